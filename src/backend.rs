@@ -1,0 +1,132 @@
+//! A backend at run time: its servers, its balancer, its persistence policy and the
+//! options that drive retries, built once from the configuration and shared by every
+//! request (no per-request clone of any of it).
+
+use std::time::Duration;
+
+use crate::balance::{Algorithm, Balancer};
+use crate::conditions::PersistRules;
+use crate::config;
+use crate::persist::{dynamic_cookie, CookieMode, CookiePolicy, CookieSpec};
+use crate::pool::{Pool, Server};
+
+pub struct Backend {
+    pub name: String,
+    pub algorithm: Algorithm,
+    pub pool: Pool,
+    pub balancer: Balancer,
+    /// `None` when the backend has no `cookie:` section.
+    pub cookie: Option<CookiePolicy>,
+    pub rules: PersistRules,
+    /// HAProxy `option persist`.
+    pub persist: bool,
+    /// HAProxy `redispatch_after`: 0 = off, -1 = on the last retry, n = every n-th.
+    pub redispatch_after: i32,
+    pub retries: u32,
+    pub failover: bool,
+    pub connect_timeout: Duration,
+    pub server_timeout: Duration,
+    pub queue_timeout: Duration,
+}
+
+impl Backend {
+    pub fn from_config(cfg: &config::Backend) -> Result<Self, String> {
+        let dynamic_key = cfg.cookie.as_ref().and_then(|c| c.dynamic_key.as_deref());
+        let servers: Vec<Server> =
+            cfg.servers
+                .iter()
+                .map(|s| {
+                    // HAProxy `dynamic`: servers without an explicit value get one derived
+                    // from the key and their address.
+                    let cookie = s.cookie.clone().or_else(|| {
+                        dynamic_key.map(|key| dynamic_cookie(key.as_bytes(), s.address))
+                    });
+                    Server::new(
+                        s.name.clone(),
+                        s.address,
+                        cookie,
+                        s.weight,
+                        s.backup,
+                        s.maxconn,
+                        s.maxqueue,
+                        s.check,
+                        s.state,
+                    )
+                })
+                .collect();
+
+        let cookie = match &cfg.cookie {
+            None => None,
+            Some(c) => {
+                let spec = CookieSpec {
+                    name: c.name.clone(),
+                    mode: c.mode,
+                    indirect: c.indirect,
+                    nocache: c.nocache,
+                    postonly: c.postonly,
+                    preserve: c.preserve,
+                    httponly: c.httponly,
+                    secure: c.secure,
+                    domains: c.domain.clone(),
+                    attrs: c.attr.clone(),
+                    maxidle: secs_u32(c.maxidle),
+                    maxlife: secs_u32(c.maxlife),
+                };
+                let values = servers
+                    .iter()
+                    .map(|s| s.cookie.as_ref().map(|v| v.as_bytes().to_vec()))
+                    .collect();
+                Some(
+                    CookiePolicy::new(spec, values)
+                        .map_err(|e| format!("backend {}: cookie: {e}", cfg.name))?,
+                )
+            }
+        };
+
+        let redispatch_after = match cfg.redispatch {
+            config::Redispatch::Off => 0,
+            config::Redispatch::Interval(n) => n,
+        };
+        let balancer = Balancer::new(
+            &cfg.balance,
+            cfg.hash_type,
+            cfg.hash_balance_factor,
+            cfg.allbackups,
+            servers.len(),
+        );
+        Ok(Backend {
+            name: cfg.name.clone(),
+            algorithm: cfg.balance.clone(),
+            pool: Pool::new(servers),
+            balancer,
+            cookie,
+            rules: PersistRules::new(cfg.force_persist.clone(), cfg.ignore_persist.clone()),
+            persist: cfg.persist,
+            redispatch_after,
+            retries: cfg.retries,
+            failover: cfg.failover,
+            connect_timeout: cfg.timeouts.connect,
+            server_timeout: cfg.timeouts.server,
+            queue_timeout: cfg.timeouts.queue,
+        })
+    }
+
+    /// Whether the cookie is in a mode that reads it (every mode does) and writes log
+    /// flags (passive mode shows `-`).
+    pub fn cookie_mode(&self) -> Option<CookieMode> {
+        self.cookie.as_ref().map(|c| c.spec().mode)
+    }
+
+    /// HAProxy's `BE_LB_KIND_RR`: algorithms for which any server is as good as another,
+    /// so a failed non-persistent request is redispatched at once.
+    pub fn is_round_robin_kind(&self) -> bool {
+        matches!(
+            self.algorithm,
+            Algorithm::RoundRobin | Algorithm::StaticRr | Algorithm::Random
+        )
+    }
+}
+
+fn secs_u32(d: Option<Duration>) -> u32 {
+    d.map_or(0, |d| d.as_secs().min(u32::MAX as u64) as u32)
+}

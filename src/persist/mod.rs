@@ -1,0 +1,43 @@
+//! Cookie-based session persistence with HAProxy 2.6's exact wire behaviour (reference
+//! `haproxy-persistence.md` sections 1, 2.1-2.3 and 13). Pure logic: no clock, no I/O;
+//! time comes in as unix seconds.
+//!
+//! Flow for one exchange:
+//! 1. At configuration time, [`CookiePolicy::new`] validates the backend's [`CookieSpec`]
+//!    and precomputes each server's `Set-Cookie` value ([`dynamic_cookie`] gives the value
+//!    of servers without an explicit one when `dynamic_key` is set).
+//! 2. After `force_persist` / `ignore_persist` and use-server rules, the proxy calls
+//!    [`analyse_request`] with the values of the request's `Cookie` headers. The
+//!    [`RequestVerdict`] names the server the cookie chose (the request is then DIRECT),
+//!    the client log flag, the cookie's dates, and the edits to apply to the `Cookie`
+//!    headers before forwarding (insert+indirect removes our cookie, prefix mode strips
+//!    `SRV~`).
+//! 3. When the response headers arrive, the proxy computes [`is_cacheable`] and calls
+//!    [`analyse_response`] with the values of the `Set-Cookie` headers. The
+//!    [`ResponseVerdict`] holds the edits of those headers, the `Set-Cookie` to append
+//!    after all the server's headers, whether to append `Cache-control: private` after it,
+//!    and the server log flag.
+
+mod cache;
+mod date;
+mod dynamic;
+mod edit;
+mod flags;
+pub mod mode;
+mod policy;
+mod request;
+mod response;
+mod scan;
+
+#[cfg(test)]
+mod tests;
+
+pub use cache::is_cacheable;
+pub use date::{decode_date, encode_date};
+pub use dynamic::dynamic_cookie;
+pub use edit::{EditAction, HeaderEdit};
+pub use flags::{ClientFlag, ServerFlag};
+pub use mode::CookieMode;
+pub use policy::{CookiePolicy, CookieSpec};
+pub use request::{analyse_request, PersistOverride, RequestContext, RequestVerdict};
+pub use response::{analyse_response, ResponseContext, ResponseVerdict};

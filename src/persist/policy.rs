@@ -1,0 +1,318 @@
+//! The validated cookie settings of one backend (HAProxy `cookie` directive, reference 1.1
+//! and 1.2) and everything that can be computed once per configuration: the inserted
+//! `Set-Cookie` values of each server (reference 1.5) and a value-to-server index.
+
+use super::date::{encode_date, encode_units};
+use super::mode::CookieMode;
+use bytes::Bytes;
+use http::HeaderValue;
+
+/// What the configuration says about the persistence cookie of one backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieSpec {
+    pub name: String,
+    pub mode: CookieMode,
+    pub indirect: bool,
+    pub nocache: bool,
+    pub postonly: bool,
+    pub preserve: bool,
+    pub httponly: bool,
+    pub secure: bool,
+    /// Repeated `domain`; each one is emitted as `; domain=<d>`.
+    pub domains: Vec<String>,
+    /// Repeated `attr`; each one is emitted as `; <attr>`.
+    pub attrs: Vec<String>,
+    /// Seconds, 0 = off.
+    pub maxidle: u32,
+    /// Seconds, 0 = off.
+    pub maxlife: u32,
+}
+
+impl CookieSpec {
+    /// A spec with the given name and mode and every option off.
+    pub fn new(name: impl Into<String>, mode: CookieMode) -> Self {
+        CookieSpec {
+            name: name.into(),
+            mode,
+            indirect: false,
+            nocache: false,
+            postonly: false,
+            preserve: false,
+            httponly: false,
+            secure: false,
+            domains: Vec::new(),
+            attrs: Vec::new(),
+            maxidle: 0,
+            maxlife: 0,
+        }
+    }
+}
+
+/// HAProxy's largest accepted `maxidle` / `maxlife` ("maximum value is 2147483647 s").
+const MAX_AGE_SECS: u32 = i32::MAX as u32;
+
+const REMOVAL_MIDDLE: &[u8] = b"=; Expires=Thu, 01-Jan-1970 00:00:01 GMT";
+const PATH: &[u8] = b"; path=/";
+
+#[derive(Debug, Clone)]
+struct ServerCookie {
+    /// The value identifying the server, None when it has none.
+    value: Option<Box<[u8]>>,
+    /// The undated `Set-Cookie` value for this server, or the removal cookie when it has
+    /// no value.
+    insert: HeaderValue,
+}
+
+/// The validated cookie settings of one backend plus precomputed per-server values.
+#[derive(Debug, Clone)]
+pub struct CookiePolicy {
+    spec: CookieSpec,
+    servers: Box<[ServerCookie]>,
+    /// (server value, server index), sorted by value then index, so that the servers
+    /// sharing a value come out in declaration order.
+    by_value: Box<[(Box<[u8]>, usize)]>,
+    /// `[; domain=d1[; domain=d2...]][; HttpOnly][; Secure][; attr1[; attr2...]]`.
+    attr_suffix: Box<[u8]>,
+    warnings: Vec<String>,
+}
+
+impl CookiePolicy {
+    /// Validates `spec` (errors name the offending option) and precomputes, per server, the
+    /// complete undated `Set-Cookie` value (`NAME=VALUE; path=/; domain=..; HttpOnly;
+    /// Secure; attrs`) or, for a server without a value, the removal cookie
+    /// (`NAME=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/...`).
+    ///
+    /// `server_cookies[i]` is the value identifying server i (declaration order), None if
+    /// the server has none.
+    pub fn new(spec: CookieSpec, server_cookies: Vec<Option<Vec<u8>>>) -> Result<Self, String> {
+        let warnings = validate(&spec)?;
+        let mut attr_suffix = Vec::new();
+        for d in &spec.domains {
+            attr_suffix.extend_from_slice(b"; domain=");
+            attr_suffix.extend_from_slice(d.as_bytes());
+        }
+        if spec.httponly {
+            attr_suffix.extend_from_slice(b"; HttpOnly");
+        }
+        if spec.secure {
+            attr_suffix.extend_from_slice(b"; Secure");
+        }
+        for a in &spec.attrs {
+            attr_suffix.extend_from_slice(b"; ");
+            attr_suffix.extend_from_slice(a.as_bytes());
+        }
+
+        let name = spec.name.as_bytes();
+        let mut servers = Vec::with_capacity(server_cookies.len());
+        let mut by_value = Vec::new();
+        for (i, value) in server_cookies.into_iter().enumerate() {
+            let mut v = Vec::new();
+            match &value {
+                Some(val) => {
+                    if val.is_empty() {
+                        return Err(format!("servers[{i}].cookie: must not be empty"));
+                    }
+                    if let Some(c) = val.iter().find(|&&c| c < 0x20 || c == 0x7f) {
+                        return Err(format!(
+                            "servers[{i}].cookie: character '%x{c:02X}' is not permitted"
+                        ));
+                    }
+                    by_value.push((val.clone().into_boxed_slice(), i));
+                    v.extend_from_slice(name);
+                    v.push(b'=');
+                    v.extend_from_slice(val);
+                    v.extend_from_slice(PATH);
+                }
+                None => {
+                    v.extend_from_slice(name);
+                    v.extend_from_slice(REMOVAL_MIDDLE);
+                    v.extend_from_slice(PATH);
+                }
+            }
+            v.extend_from_slice(&attr_suffix);
+            let insert = HeaderValue::from_maybe_shared(Bytes::from(v))
+                .map_err(|_| format!("servers[{i}].cookie: not a valid header value"))?;
+            servers.push(ServerCookie {
+                value: value.map(Vec::into_boxed_slice),
+                insert,
+            });
+        }
+        by_value.sort();
+
+        Ok(CookiePolicy {
+            spec,
+            servers: servers.into_boxed_slice(),
+            by_value: by_value.into_boxed_slice(),
+            attr_suffix: attr_suffix.into_boxed_slice(),
+            warnings,
+        })
+    }
+
+    /// The configuration this policy was built from.
+    pub fn spec(&self) -> &CookieSpec {
+        &self.spec
+    }
+
+    /// Non-fatal remarks HAProxy would print as warnings (e.g. a domain without a dot).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Number of servers the policy knows.
+    pub fn server_count(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// The cookie value of server `index`, None if it has none or does not exist.
+    pub fn server_cookie(&self, index: usize) -> Option<&[u8]> {
+        self.servers.get(index)?.value.as_deref()
+    }
+
+    /// HAProxy `ck_opts & PR_CK_ANY`: whether the log flags are shown (reference 1.7: a
+    /// passive cookie without `indirect` logs `--`).
+    pub(crate) fn shows_log_flags(&self) -> bool {
+        self.spec.mode != CookieMode::Passive || self.spec.indirect
+    }
+
+    /// The servers whose value is exactly `value`, in declaration order.
+    pub(crate) fn servers_with_value<'s>(
+        &'s self,
+        value: &'s [u8],
+    ) -> impl Iterator<Item = usize> + 's {
+        let start = self.by_value.partition_point(|(v, _)| &**v < value);
+        self.by_value[start..]
+            .iter()
+            .take_while(move |(v, _)| &**v == value)
+            .map(|&(_, i)| i)
+    }
+
+    /// The `Set-Cookie` value tether inserts for `server` (reference 1.5, 1.6):
+    /// `NAME=VALUE[|LAST[|FIRST]]; path=/...`, or the removal cookie for a server without a
+    /// value (an index the policy does not know counts as such a server). Dates are
+    /// emitted when maxidle or maxlife is set; FIRST only with maxlife, and it is
+    /// `first_date` (the cookie's valid first date, 0 = none) or else now.
+    pub(crate) fn set_cookie_value(&self, server: usize, now: u32, first_date: u32) -> HeaderValue {
+        let entry = match self.servers.get(server) {
+            Some(e) => e,
+            None => return self.removal_value(),
+        };
+        let value = match (
+            &entry.value,
+            self.spec.maxidle != 0 || self.spec.maxlife != 0,
+        ) {
+            (Some(v), true) => v,
+            _ => return entry.insert.clone(),
+        };
+        let name = self.spec.name.as_bytes();
+        let mut out = Vec::with_capacity(
+            name.len() + 1 + value.len() + 12 + PATH.len() + self.attr_suffix.len(),
+        );
+        out.extend_from_slice(name);
+        out.push(b'=');
+        out.extend_from_slice(value);
+        out.push(b'|');
+        out.extend_from_slice(&encode_date(now));
+        if self.spec.maxlife != 0 {
+            out.push(b'|');
+            if first_date != 0 {
+                // HAProxy: s30tob64(txn->cookie_first_date >> 2)
+                out.extend_from_slice(&encode_units(first_date >> 2));
+            } else {
+                out.extend_from_slice(&encode_date(now));
+            }
+        }
+        out.extend_from_slice(PATH);
+        out.extend_from_slice(&self.attr_suffix);
+        // Every byte was validated in `new`, so this cannot fail; fall back to the
+        // undated value rather than panic.
+        HeaderValue::from_maybe_shared(Bytes::from(out)).unwrap_or_else(|_| entry.insert.clone())
+    }
+
+    fn removal_value(&self) -> HeaderValue {
+        let name = self.spec.name.as_bytes();
+        let mut out = Vec::with_capacity(
+            name.len() + REMOVAL_MIDDLE.len() + PATH.len() + self.attr_suffix.len(),
+        );
+        out.extend_from_slice(name);
+        out.extend_from_slice(REMOVAL_MIDDLE);
+        out.extend_from_slice(PATH);
+        out.extend_from_slice(&self.attr_suffix);
+        HeaderValue::from_maybe_shared(Bytes::from(out))
+            .unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
+/// The checks of HAProxy's `cookie` parser (reference 1.1) plus tether's own
+/// (config.md: maxidle/maxlife outside insert mode is an error). Returns the warnings.
+fn validate(spec: &CookieSpec) -> Result<Vec<String>, String> {
+    let mut warnings = Vec::new();
+    if spec.name.is_empty() {
+        return Err("cookie.name: expects a cookie name".into());
+    }
+    // A name with blanks or delimiters could never be matched in a Cookie header, and
+    // control bytes cannot be sent in a header.
+    if let Some(c) = spec
+        .name
+        .bytes()
+        .find(|&c| c <= b' ' || c == 0x7f || matches!(c, b'=' | b';' | b','))
+    {
+        return Err(format!(
+            "cookie.name: character '%x{c:02X}' is not permitted in cookie name '{}'",
+            spec.name.escape_default()
+        ));
+    }
+    if spec.mode == CookieMode::Rewrite && spec.indirect {
+        return Err(
+            "cookie.indirect: cookie 'rewrite' and 'indirect' modes are incompatible".into(),
+        );
+    }
+    if spec.preserve && spec.mode != CookieMode::Insert && !spec.indirect {
+        return Err(
+            "cookie.preserve: cookie 'preserve' requires at least 'insert' or 'indirect'".into(),
+        );
+    }
+    for (key, v) in [("maxidle", spec.maxidle), ("maxlife", spec.maxlife)] {
+        if v > MAX_AGE_SECS {
+            return Err(format!(
+                "cookie.{key}: timer overflow, maximum value is 2147483647 s (~68 years)"
+            ));
+        }
+        if v != 0 && spec.mode != CookieMode::Insert {
+            return Err(format!(
+                "cookie.{key}: only allowed with mode 'insert' (dates are only written in insert mode)"
+            ));
+        }
+    }
+    for d in &spec.domains {
+        if d.is_empty() {
+            return Err("cookie.domain: expects a domain".into());
+        }
+        // HAProxy invalid_domainchar(): only [A-Za-z0-9._-].
+        if let Some(c) = d
+            .chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        {
+            return Err(format!(
+                "cookie.domain: character '{}' is not permitted in domain name '{}'",
+                c.escape_default(),
+                d.escape_default()
+            ));
+        }
+        if !d.contains('.') {
+            warnings.push(format!(
+                "cookie.domain: domain '{d}' contains no embedded dot, this configuration may not work properly (see RFC6265#5.2.3)"
+            ));
+        }
+    }
+    for a in &spec.attrs {
+        if a.is_empty() {
+            return Err("cookie.attr: expects a value".into());
+        }
+        if let Some(c) = a.bytes().find(|&c| c < 0x20 || c == 0x7f || c == b';') {
+            return Err(format!(
+                "cookie.attr: character '%x{c:02X}' is not permitted in attribute value"
+            ));
+        }
+    }
+    Ok(warnings)
+}

@@ -1,0 +1,576 @@
+//! The Pingora shell: wires Pingora's request phases to the persistence core, the
+//! balancer and the server pool. Each phase below says what it decides; the rules
+//! themselves live in `persist`, `balance` and `pool`.
+//!
+//! Request flow (HAProxy's order, reference 2.1):
+//! 1. `early_request_filter` — client timeouts, in-flight accounting.
+//! 2. `request_filter` — `force_persist`/`ignore_persist`, then the persistence cookie.
+//! 3. `upstream_peer` — the balancer when nothing persisted, the server's queue
+//!    (`maxconn`), and on retries the redispatch decision.
+//! 4. `fail_to_connect` — HAProxy's retry/redispatch rule after a failed connect.
+//! 5. `upstream_request_filter` — our cookie removed (indirect) or de-prefixed.
+//! 6. `response_filter` — server Set-Cookie processing and our Set-Cookie appended.
+//! 7. `fail_to_proxy` — HAProxy's own error pages.
+//! 8. `logging` — the access log line; the connection slot is released.
+
+mod ctx;
+mod errors;
+mod headers;
+pub mod shutdown;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
+use http::HeaderValue;
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::protocols::Digest;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorSource, ErrorType};
+
+use crate::access_log::{AccessLog, Entry};
+use crate::backend::Backend;
+use crate::balance::{self, Algorithm, HashKey};
+use crate::persist::{
+    self, analyse_request, analyse_response, ClientFlag, CookieMode, PersistOverride,
+    RequestContext, ResponseContext,
+};
+use crate::pool::{after_connect_failure, PoolView, RetryAction, RetryInput, SlotError};
+
+pub use ctx::RequestCtx;
+use errors::ErrorPage;
+use shutdown::InFlight;
+
+/// One frontend: its listeners feed this proxy, which serves one backend.
+pub struct Proxy {
+    pub frontend: String,
+    pub timeout_client: Duration,
+    pub backend: Arc<Backend>,
+    pub log: Arc<AccessLog>,
+    pub in_flight: Arc<InFlight>,
+}
+
+static PRIVATE: HeaderValue = HeaderValue::from_static("private");
+
+fn client_ip(session: &Session) -> Option<IpAddr> {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())
+}
+
+/// A 503/502 decided by tether itself, carried to `fail_to_proxy` as an error.
+fn answer(status: u16, why: &'static str) -> Box<Error> {
+    Error::explain(ErrorType::HTTPStatus(status), why)
+}
+
+impl Proxy {
+    /// The balancer's pick for a request without usable persistence. When every
+    /// eligible server is at `maxconn`, the request queues on the one the balancer
+    /// would pick ignoring saturation (HAProxy queues it on the backend instead).
+    fn balance(&self, session: &Session, avoid: Option<usize>) -> Option<usize> {
+        let be = &self.backend;
+        let key = self.hash_key(session);
+        let view = PoolView {
+            pool: &be.pool,
+            ignore_full: false,
+        };
+        be.balancer.pick(&view, key, avoid).or_else(|| {
+            let saturated = PoolView {
+                pool: &be.pool,
+                ignore_full: true,
+            };
+            be.balancer.pick(&saturated, self.hash_key(session), avoid)
+        })
+    }
+
+    fn hash_key<'s>(&self, session: &'s Session) -> HashKey<'s> {
+        let req = session.req_header();
+        match &self.backend.algorithm {
+            Algorithm::Source => client_ip(session).map_or(HashKey::Absent, HashKey::Addr),
+            Algorithm::Uri => HashKey::Bytes(balance::uri_key(req.raw_path())),
+            Algorithm::UrlParam(name) => balance::url_param_key(req.raw_path(), name.as_bytes())
+                .map_or(HashKey::Absent, HashKey::Bytes),
+            Algorithm::Hdr(name) => {
+                let values = headers::values(
+                    &req.headers,
+                    &match http::header::HeaderName::from_bytes(name.as_bytes()) {
+                        Ok(n) => n,
+                        Err(_) => return HashKey::Absent,
+                    },
+                );
+                balance::header_key(&values).map_or(HashKey::Absent, HashKey::Bytes)
+            }
+            Algorithm::Cookie(name) => {
+                let values = headers::values(&req.headers, &COOKIE);
+                balance::cookie_key(&values, name.as_bytes())
+                    .map_or(HashKey::Absent, HashKey::Bytes)
+            }
+            _ => HashKey::Absent,
+        }
+    }
+
+    /// Moves the request to another server after a failure or a full queue (HAProxy
+    /// `assign_server_and_queue` with a previous server): a different server makes it
+    /// a redispatch (cookie flag V becomes D, persistence is dropped), the same server
+    /// a plain retry.
+    fn redispatch(&self, session: &Session, ctx: &mut RequestCtx) -> Option<usize> {
+        let previous = ctx.server;
+        ctx.slot = None;
+        let next = self.balance(session, previous);
+        if next != previous && previous.is_some() {
+            ctx.redispatched = true;
+            if ctx.client_flag == ClientFlag::Valid {
+                ctx.client_flag = ClientFlag::Down;
+            }
+        }
+        ctx.direct = false;
+        ctx.server = next;
+        next
+    }
+
+    fn peer_for(&self, idx: usize) -> Result<Box<HttpPeer>> {
+        let be = &self.backend;
+        let server = be
+            .pool
+            .get(idx)
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "server index out of range"))?;
+        let mut peer = HttpPeer::new(server.addr, false, String::new());
+        peer.options.connection_timeout = Some(be.connect_timeout);
+        peer.options.read_timeout = Some(be.server_timeout);
+        peer.options.write_timeout = Some(be.server_timeout);
+        Ok(Box::new(peer))
+    }
+
+    fn termination(&self, ctx: &RequestCtx, session: &Session, e: Option<&Error>) -> [u8; 2] {
+        if let Some(t) = ctx.termination {
+            return t;
+        }
+        let Some(e) = e else {
+            return *b"--";
+        };
+        let answered = ctx.t_response.is_some();
+        match (e.esource(), e.etype()) {
+            (
+                _,
+                ErrorType::ConnectTimedout
+                | ErrorType::ConnectRefused
+                | ErrorType::ConnectError
+                | ErrorType::ConnectNoRoute,
+            ) => *b"SC",
+            (ErrorSource::Upstream, ErrorType::ReadTimedout | ErrorType::WriteTimedout) => {
+                if answered {
+                    *b"sD"
+                } else {
+                    *b"sH"
+                }
+            }
+            (ErrorSource::Upstream, _) => {
+                if answered {
+                    *b"SD"
+                } else {
+                    *b"SH"
+                }
+            }
+            (ErrorSource::Downstream, ErrorType::ReadTimedout | ErrorType::WriteTimedout) => {
+                if session.response_written().is_some() {
+                    *b"cD"
+                } else {
+                    *b"cR"
+                }
+            }
+            (ErrorSource::Downstream, _) => {
+                if session.response_written().is_some() {
+                    *b"CD"
+                } else {
+                    *b"CR"
+                }
+            }
+            _ => *b"PR",
+        }
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for Proxy {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx::new()
+    }
+
+    /// Client-side timeouts (HAProxy `timeout client`) and in-flight accounting for the
+    /// graceful stop.
+    async fn early_request_filter(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        ctx._in_flight = Some(self.in_flight.enter());
+        session.set_keepalive(Some(self.timeout_client.as_secs().max(1)));
+        session.set_read_timeout(Some(self.timeout_client));
+        session.set_write_timeout(Some(self.timeout_client));
+        Ok(())
+    }
+
+    /// Persistence, in HAProxy's order: persist rules, then the persistence cookie.
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let be = &self.backend;
+        let ip = client_ip(session);
+        let req = session.req_header();
+        ctx.rule = be.rules.evaluate(req, ip);
+        if let Some(policy) = &be.cookie {
+            let cookies = headers::values(&req.headers, &COOKIE);
+            let verdict = analyse_request(
+                policy,
+                &cookies,
+                &RequestContext {
+                    now: ctx.now,
+                    option_persist: be.persist,
+                    rule: ctx.rule,
+                    assigned: None,
+                },
+                |i| be.pool.get(i).is_none_or(|s| s.is_stopped()),
+            );
+            ctx.server = verdict.server;
+            ctx.direct = verdict.server.is_some();
+            ctx.client_flag = verdict.flag;
+            ctx.last_date = verdict.last_date;
+            ctx.first_date = verdict.first_date;
+            ctx.cookie_edits = verdict.edits;
+        }
+        ctx.t_request = Some(ctx.started.elapsed());
+        // OCI "disable fallback": a client pinned to a server that cannot take it is
+        // refused rather than moved.
+        if !be.failover && ctx.client_flag == ClientFlag::Down && ctx.server.is_none() {
+            ctx.termination = Some(*b"PR");
+            errors::BAD_GATEWAY.send(session).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Chooses the server for this attempt and waits for a connection slot on it.
+    async fn upstream_peer(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        let be = &self.backend;
+        match ctx.pending_retry.take() {
+            Some(RetryAction::Retry { redispatch, wait }) => {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                ctx.retries += 1;
+                if redispatch {
+                    self.redispatch(session, ctx);
+                }
+            }
+            Some(RetryAction::GiveUp) | None => {}
+        }
+        let mut idx = match ctx.server {
+            Some(i) => i,
+            None => {
+                let picked = self.balance(session, None);
+                ctx.server = picked;
+                match picked {
+                    Some(i) => i,
+                    None => {
+                        ctx.termination = Some(*b"SC");
+                        return Err(answer(503, "no server available"));
+                    }
+                }
+            }
+        };
+        if ctx.slot.is_none() {
+            let queued_at = Instant::now();
+            // Each round either gets a slot or moves to another server; bounded by the
+            // number of servers so a pathological pool cannot loop.
+            let mut rounds = be.pool.servers().len() + 1;
+            loop {
+                match be.pool.acquire(idx, be.queue_timeout).await {
+                    Ok(slot) => {
+                        ctx.slot = Some(slot);
+                        break;
+                    }
+                    Err(SlotError::QueueFull)
+                        if be.redispatch_after != 0
+                            && ctx.rule != PersistOverride::Force
+                            && rounds > 0 =>
+                    {
+                        rounds -= 1;
+                        match self.redispatch(session, ctx) {
+                            Some(next) if next != idx => idx = next,
+                            _ => {
+                                ctx.termination = Some(*b"sQ");
+                                return Err(answer(503, "server queue full"));
+                            }
+                        }
+                    }
+                    Err(SlotError::QueueTimeout) => {
+                        ctx.t_queue = Some(queued_at.elapsed());
+                        ctx.termination = Some(*b"sQ");
+                        return Err(answer(503, "queue timeout"));
+                    }
+                    Err(_) => {
+                        ctx.termination = Some(*b"sQ");
+                        return Err(answer(503, "server queue full"));
+                    }
+                }
+            }
+            ctx.t_queue = Some(queued_at.elapsed());
+        }
+        ctx.connect_started = Some(Instant::now());
+        self.peer_for(idx)
+    }
+
+    /// HAProxy's retry and redispatch rule after a failed connection attempt.
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        let be = &self.backend;
+        ctx.failures += 1;
+        let stopped = ctx
+            .server
+            .and_then(|i| be.pool.get(i))
+            .is_none_or(|s| s.is_stopped());
+        let action = after_connect_failure(&RetryInput {
+            failures: ctx.failures,
+            retries: be.retries,
+            redispatch_after: be.redispatch_after,
+            force_persist: ctx.rule == PersistOverride::Force,
+            server_stopped: stopped,
+            direct: ctx.direct,
+            usable_active: be.pool.usable_active(),
+            round_robin_kind: be.is_round_robin_kind(),
+            reused_connection: false,
+            connect_timeout: be.connect_timeout,
+        });
+        match action {
+            RetryAction::GiveUp => {
+                ctx.termination = Some(*b"SC");
+                e.set_retry(false);
+            }
+            RetryAction::Retry { .. } => {
+                ctx.pending_retry = Some(action);
+                e.set_retry(true);
+            }
+        }
+        e
+    }
+
+    /// A request that failed on a reused (pooled) upstream connection before any
+    /// response byte is retried on the same server, as Pingora does by default for
+    /// idempotent requests; it is not counted as a connection retry.
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut RequestCtx,
+        client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("Peer: {peer}"));
+        if !session.req_header().method.is_idempotent() || session.as_ref().retry_buffer_truncated()
+        {
+            e.set_retry(false);
+        } else {
+            e.retry.decide_reuse(client_reused);
+        }
+        if e.retry() {
+            ctx.pending_retry = Some(RetryAction::Retry {
+                redispatch: false,
+                wait: Duration::ZERO,
+            });
+            // Not a new attempt in HAProxy's sense: undo the retry count it will add.
+            ctx.retries = ctx.retries.saturating_sub(1);
+        }
+        e
+    }
+
+    async fn connected_to_upstream(
+        &self,
+        _session: &mut Session,
+        reused: bool,
+        _peer: &HttpPeer,
+        #[cfg(unix)] _fd: std::os::unix::io::RawFd,
+        #[cfg(windows)] _sock: std::os::windows::io::RawSocket,
+        _digest: Option<&Digest>,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        ctx.reused_connection = reused;
+        ctx.t_connect = ctx.connect_started.map(|t| t.elapsed());
+        Ok(())
+    }
+
+    /// Our cookie leaves the request (insert + indirect) or loses its `SRV~` prefix
+    /// (prefix mode) before it reaches the server.
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream_request: &mut pingora::http::RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        headers::apply_to_request(upstream_request, &COOKIE, &ctx.cookie_edits)
+    }
+
+    /// The server's Set-Cookie lines are processed (deleted, rewritten, prefixed) and
+    /// our own Set-Cookie is appended after all of the server's headers.
+    async fn response_filter(
+        &self,
+        session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if ctx.t_response.is_none() {
+            ctx.t_response = ctx.connect_started.map(|t| t.elapsed());
+        }
+        // HAProxy: "that's all we can do for 1xx responses" (101 goes on).
+        let status = resp.status.as_u16();
+        if status < 200 && status != 101 {
+            return Ok(());
+        }
+        let Some(policy) = &self.backend.cookie else {
+            return Ok(());
+        };
+        let req = session.req_header();
+        let cacheable =
+            policy.spec().nocache && persist::is_cacheable(&req.method, status, &resp.headers);
+        let verdict = {
+            let set_cookies = headers::values(&resp.headers, &SET_COOKIE);
+            analyse_response(
+                policy,
+                &set_cookies,
+                &ResponseContext {
+                    now: ctx.now,
+                    served: ctx.server,
+                    direct: ctx.direct,
+                    ignore_persist: ctx.rule == PersistOverride::Ignore,
+                    is_post: req.method == http::Method::POST,
+                    status,
+                    cacheable,
+                    last_date: ctx.last_date,
+                    first_date: ctx.first_date,
+                },
+            )
+        };
+        headers::apply_to_response(resp, &SET_COOKIE, &verdict.edits)?;
+        if let Some(cookie) = verdict.insert {
+            resp.append_header(SET_COOKIE, cookie)?;
+        }
+        if verdict.cache_private {
+            resp.append_header(CACHE_CONTROL, PRIVATE.clone())?;
+        }
+        ctx.server_flag = verdict.flag;
+        Ok(())
+    }
+
+    /// tether's own answers: HAProxy's error pages (503 when no server could be
+    /// reached, 504 on a server timeout, 502 on a broken response).
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let status = match e.etype() {
+            ErrorType::HTTPStatus(code) => *code,
+            ErrorType::ConnectTimedout
+            | ErrorType::ConnectRefused
+            | ErrorType::ConnectError
+            | ErrorType::ConnectNoRoute => 503,
+            _ => match e.esource() {
+                ErrorSource::Upstream => match e.etype() {
+                    ErrorType::ReadTimedout | ErrorType::WriteTimedout => 504,
+                    _ => 502,
+                },
+                ErrorSource::Downstream => match e.etype() {
+                    ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
+                    _ => 400,
+                },
+                _ => 500,
+            },
+        };
+        if status > 0 && session.response_written().is_none() {
+            let sent = match ErrorPage::for_status(status) {
+                Some(page) => page.send(session).await,
+                None => session.respond_error(status).await,
+            };
+            if let Err(err) = sent {
+                log::debug!("could not send error page: {err}");
+            }
+        }
+        let _ = ctx;
+        FailToProxy {
+            error_code: status,
+            can_reuse_downstream: false,
+        }
+    }
+
+    fn suppress_error_log(&self, _session: &Session, ctx: &RequestCtx, _error: &Error) -> bool {
+        // Decisions tether made on purpose (no server, queue) are in the access log.
+        ctx.termination.is_some()
+    }
+
+    /// One access log line per request; dropping the context afterwards frees the
+    /// connection slot and wakes the next queued request.
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        ctx.slot = None;
+        if !self.log.is_enabled() {
+            return;
+        }
+        let be = &self.backend;
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let (client_flag, server_flag) = match be.cookie_mode() {
+            None | Some(CookieMode::Passive) => ('-', '-'),
+            Some(_) => (ctx.client_flag.as_char(), ctx.server_flag.as_char()),
+        };
+        let termination = self.termination(ctx, session, e);
+        let req = session.req_header();
+        let uri = req.uri.to_string();
+        let version = match req.version {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            http::Version::HTTP_2 => "HTTP/2.0",
+            _ => "HTTP/1.1",
+        };
+        let server = ctx
+            .server
+            .and_then(|i| be.pool.get(i))
+            .map(|s| s.name.as_str());
+        self.log.log(&Entry {
+            accepted: ctx.accepted,
+            client: session.client_addr().and_then(|a| a.as_inet()).copied(),
+            frontend: &self.frontend,
+            backend: &be.name,
+            server: if ctx.t_connect.is_some() || ctx.failures > 0 {
+                server
+            } else {
+                server.filter(|_| status != 503)
+            },
+            t_request: ctx.t_request,
+            t_queue: ctx.t_queue,
+            t_connect: ctx.t_connect,
+            t_response: ctx.t_response,
+            t_total: ctx.started.elapsed(),
+            status,
+            bytes: session.body_bytes_sent(),
+            termination,
+            client_cookie_flag: client_flag,
+            server_cookie_flag: server_flag,
+            retries: ctx.retries,
+            redispatched: ctx.redispatched,
+            method: req.method.as_str(),
+            uri: &uri,
+            version,
+        });
+    }
+}

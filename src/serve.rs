@@ -1,0 +1,115 @@
+//! Assembling the Pingora server from a loaded configuration: one proxy service per
+//! frontend, the admin listener, and the graceful-stop watcher.
+
+use std::sync::Arc;
+
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::Server;
+use pingora::services::background::background_service;
+use pingora::services::listening::Service;
+
+use crate::access_log::AccessLog;
+use crate::admin::AdminApi;
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::proxy::shutdown::{ExitWhenIdle, InFlight};
+use crate::proxy::Proxy;
+
+/// Command-line switches passed through to Pingora.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RunFlags {
+    /// `-d`: run in the background.
+    pub daemon: bool,
+    /// `-u`: take the listening sockets over from a running tether (graceful upgrade).
+    pub upgrade: bool,
+}
+
+/// Builds the server; `run` it to serve.
+pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
+    let mut conf = server_conf(cfg)?;
+    // Retries are decided by tether (HAProxy's rules, `retries` per backend); Pingora's
+    // loop only needs room for them plus retries on dead pooled connections.
+    let most_retries = cfg
+        .backends
+        .iter()
+        .map(|b| b.retries as usize)
+        .max()
+        .unwrap_or(0);
+    conf.max_retries = conf.max_retries.max(most_retries + 1 + 4);
+    let opt = Opt {
+        daemon: flags.daemon,
+        upgrade: flags.upgrade,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    server.bootstrap();
+    let server_conf = server.configuration.clone();
+
+    let access_log = Arc::new(AccessLog::new(
+        cfg.access_log.target.clone(),
+        cfg.access_log.format,
+    ));
+    let in_flight = Arc::new(InFlight::default());
+
+    let mut backends = std::collections::HashMap::new();
+    for b in &cfg.backends {
+        backends.insert(b.name.clone(), Arc::new(Backend::from_config(b)?));
+    }
+
+    for fe in &cfg.frontends {
+        let backend = backends
+            .get(&fe.backend)
+            .cloned()
+            .ok_or_else(|| format!("frontend {}: no backend {}", fe.name, fe.backend))?;
+        let proxy = Proxy {
+            frontend: fe.name.clone(),
+            timeout_client: fe.timeout_client,
+            backend,
+            log: access_log.clone(),
+            in_flight: in_flight.clone(),
+        };
+        let mut service = pingora::proxy::http_proxy_service_with_name(
+            &server_conf,
+            proxy,
+            &format!("frontend {}", fe.name),
+        );
+        for addr in &fe.listen {
+            match &fe.tls {
+                None => service.add_tcp(&addr.to_string()),
+                Some(tls) => service
+                    .add_tls(
+                        &addr.to_string(),
+                        &tls.cert.to_string_lossy(),
+                        &tls.key.to_string_lossy(),
+                    )
+                    .map_err(|e| format!("frontends.{}.tls: {e}", fe.name))?,
+            }
+        }
+        server.add_service(service);
+    }
+
+    if let Some(admin) = &cfg.admin {
+        let mut service = Service::new("admin".to_string(), AdminApi::new());
+        service.add_tcp(&admin.listen.to_string());
+        // One thread is plenty for the admin API; it must not compete with traffic.
+        service.threads = Some(1);
+        server.add_service(service);
+    }
+
+    server.add_service(background_service(
+        "exit when idle",
+        ExitWhenIdle {
+            in_flight,
+            logs: vec![access_log],
+        },
+    ));
+    Ok(server)
+}
+
+/// Pingora's settings: the `pingora:` section (checked at load time), or defaults.
+fn server_conf(cfg: &Config) -> Result<ServerConf, String> {
+    Ok(cfg
+        .pingora
+        .as_ref()
+        .map_or_else(ServerConf::default, |p| p.server_conf()))
+}

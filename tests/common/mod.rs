@@ -1,0 +1,16 @@
+//! Shared test support: include with `mod common;` from a test file.
+//!
+//! * [`http`]: raw synchronous HTTP/1.1 client (exact bytes, timeouts).
+//! * [`ports`]: free loopback ports and readiness polling.
+//! * [`haproxy`]: a real HAProxy under test, with its runtime API.
+//!
+//! The echo origin server is `tether::demo::echo`.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+pub mod haproxy;
+pub mod http;
+pub mod pair;
+pub mod ports;
+pub mod tether;

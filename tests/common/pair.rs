@@ -1,0 +1,283 @@
+//! Differential testing: the same backends behind a real HAProxy 2.6 and behind
+//! tether, configured alike; the same requests go through both and what the client and
+//! the backend saw is compared.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tether::demo::echo::{self, Behaviour, EchoHandle};
+
+use super::haproxy::Haproxy;
+use super::http::{Request, Response};
+use super::ports::free_addr;
+use super::tether::Tether;
+
+/// One server of a scenario, described once for both proxies.
+pub struct ServerSpec {
+    pub name: &'static str,
+    /// Extra words for HAProxy's `server` line (`cookie s1 weight 2 backup`).
+    pub haproxy: &'static str,
+    /// Extra YAML keys for tether's server map (`cookie: s1, weight: 2, backup: true`).
+    pub tether: &'static str,
+}
+
+pub const fn server(name: &'static str, haproxy: &'static str, tether: &'static str) -> ServerSpec {
+    ServerSpec {
+        name,
+        haproxy,
+        tether,
+    }
+}
+
+/// Two running proxies over the same echo backends.
+pub struct Pair {
+    pub haproxy: Haproxy,
+    pub tether: Tether,
+    pub servers: Vec<EchoHandle>,
+    pub haproxy_addr: SocketAddr,
+    pub tether_addr: SocketAddr,
+}
+
+/// What one proxy returned for one request, in comparable form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub status: u16,
+    pub server: Option<String>,
+    /// Set-Cookie lines in order, dates replaced by `<date>` (compared separately).
+    pub set_cookies: Vec<String>,
+    pub cache_control: Vec<String>,
+    /// The Cookie headers the backend received.
+    pub backend_cookies: Vec<String>,
+}
+
+impl Seen {
+    pub fn of(r: &Response) -> Seen {
+        Seen {
+            status: r.status,
+            server: r.server().map(str::to_string),
+            set_cookies: r
+                .headers_all("set-cookie")
+                .iter()
+                .map(|c| mask_dates(c))
+                .collect(),
+            cache_control: r
+                .headers_all("cache-control")
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            backend_cookies: r.seen_cookies(),
+        }
+    }
+}
+
+const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Decodes a 5-character cookie date (reference 1.6) to unix seconds.
+pub fn decode_date(s: &str) -> Option<u64> {
+    let bytes = s.as_bytes();
+    if bytes.len() != 5 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in bytes {
+        v = (v << 6) | B64.iter().position(|&c| c == b)? as u64;
+    }
+    Some(v << 2)
+}
+
+/// Encodes unix seconds as a cookie date, exactly as HAProxy does.
+pub fn encode_date(t: u64) -> String {
+    let v = (t + 3) >> 2;
+    (0..5)
+        .map(|i| B64[((v >> (24 - 6 * i)) & 63) as usize] as char)
+        .collect()
+}
+
+/// `SRV=s1|awHs8|awHs8; path=/` → `SRV=s1|<date>|<date>; path=/`.
+pub fn mask_dates(set_cookie: &str) -> String {
+    let (value, rest) = set_cookie
+        .split_once(';')
+        .map_or((set_cookie, None), |(v, r)| (v, Some(r)));
+    let mut parts = value.split('|');
+    let mut out = parts.next().unwrap_or_default().to_string();
+    for p in parts {
+        out.push('|');
+        if decode_date(p).is_some() {
+            out.push_str("<date>");
+        } else {
+            out.push_str(p);
+        }
+    }
+    if let Some(rest) = rest {
+        out.push(';');
+        out.push_str(rest);
+    }
+    out
+}
+
+/// The dates in a Set-Cookie value, in order.
+pub fn dates(set_cookie: &str) -> Vec<u64> {
+    let value = set_cookie.split(';').next().unwrap_or_default();
+    value.split('|').skip(1).filter_map(decode_date).collect()
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Pair {
+    /// `haproxy_backend`/`tether_backend`: the backend's settings (HAProxy lines, YAML
+    /// lines indented by four spaces) without servers; `servers` are added to both.
+    pub fn start(servers: &[ServerSpec], haproxy_backend: &str, tether_backend: &str) -> Pair {
+        Self::start_with(servers, haproxy_backend, tether_backend, |_| {
+            Behaviour::default()
+        })
+    }
+
+    pub fn start_with(
+        servers: &[ServerSpec],
+        haproxy_backend: &str,
+        tether_backend: &str,
+        behaviour: impl Fn(&str) -> Behaviour,
+    ) -> Pair {
+        let handles: Vec<EchoHandle> = servers
+            .iter()
+            .map(|s| {
+                echo::spawn_with(
+                    s.name,
+                    "127.0.0.1:0".parse().expect("addr"),
+                    behaviour(s.name),
+                )
+                .expect("echo server")
+            })
+            .collect();
+        let haproxy_addr = free_addr();
+        let tether_addr = free_addr();
+
+        let mut hcfg = format!(
+            "global\n    log stdout format raw local0 info\n\
+             defaults\n    mode http\n    log global\n    option httplog\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n    timeout queue 5s\n\
+             frontend fe\n    bind {haproxy_addr}\n    default_backend be\n\
+             backend be\n{haproxy_backend}\n"
+        );
+        for (s, h) in servers.iter().zip(&handles) {
+            hcfg.push_str(&format!(
+                "    server {} {} {}\n",
+                s.name,
+                h.addr(),
+                s.haproxy
+            ));
+        }
+        let mut tcfg = format!(
+            "access_log: stdout\n\
+             frontends:\n  - name: fe\n    listen: [\"{tether_addr}\"]\n    backend: be\n\
+             backends:\n  - name: be\n    timeouts: {{ connect: 2s, server: 10s, queue: 5s }}\n{tether_backend}\n    servers:\n"
+        );
+        for (s, h) in servers.iter().zip(&handles) {
+            let extra = if s.tether.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", s.tether)
+            };
+            tcfg.push_str(&format!(
+                "      - {{ name: {}, address: \"{}\"{} }}\n",
+                s.name,
+                h.addr(),
+                extra
+            ));
+        }
+        tcfg.push_str("pingora: { threads: 1, grace_period_seconds: 1, graceful_shutdown_timeout_seconds: 1 }\n");
+
+        let haproxy = Haproxy::start(&hcfg);
+        let tether = Tether::start(&tcfg, tether_addr, None);
+        Pair {
+            haproxy,
+            tether,
+            servers: handles,
+            haproxy_addr,
+            tether_addr,
+        }
+    }
+
+    /// Sends `req` to HAProxy, then to tether.
+    pub fn both(&self, req: &Request) -> (Response, Response) {
+        let h = req
+            .send(self.haproxy_addr)
+            .unwrap_or_else(|e| panic!("haproxy: {e}\n{}", self.haproxy.logs()));
+        let t = req
+            .send(self.tether_addr)
+            .unwrap_or_else(|e| panic!("tether: {e}\n{}", self.tether.stderr()));
+        (h, t)
+    }
+
+    /// Sends `req` to both and asserts they agree on the chosen server, the Set-Cookie
+    /// lines (dates within one 4-second quantum), Cache-Control and the Cookie headers
+    /// the backend received. Returns tether's answer.
+    #[track_caller]
+    pub fn agree(&self, what: &str, req: &Request) -> Response {
+        let (h, t) = self.both(req);
+        let (hs, ts) = (Seen::of(&h), Seen::of(&t));
+        assert_eq!(
+            hs,
+            ts,
+            "{what}: HAProxy (left) and tether (right) differ\n--- tether stderr ---\n{}",
+            self.tether.stderr()
+        );
+        for (hc, tc) in h
+            .headers_all("set-cookie")
+            .iter()
+            .zip(t.headers_all("set-cookie"))
+        {
+            for (hd, td) in dates(hc).into_iter().zip(dates(tc)) {
+                assert!(
+                    hd.abs_diff(td) <= 4,
+                    "{what}: dates differ by more than 4 s: {hc} vs {tc}"
+                );
+            }
+        }
+        t
+    }
+
+    /// The 4-character termination state (`--VN`) of the n-th request (0-based) in each
+    /// proxy's log: (HAProxy, tether).
+    pub fn flags(&self, n: usize) -> (String, String) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let haproxy_lines = loop {
+            let lines: Vec<String> = self
+                .haproxy
+                .stdout()
+                .lines()
+                .filter(|l| l.contains("\"GET ") || l.contains("\"POST ") || l.contains("\"HEAD "))
+                .map(str::to_string)
+                .collect();
+            if lines.len() > n || Instant::now() > deadline {
+                break lines;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let tether_lines = self.tether.log_lines(n + 1);
+        (
+            haproxy_lines
+                .get(n)
+                .map(|l| termination(l, 6))
+                .unwrap_or_default(),
+            tether_lines
+                .get(n)
+                .map(|l| termination(l, 5))
+                .unwrap_or_default(),
+        )
+    }
+}
+
+/// The termination state field, counted from the end of a log line whose request line
+/// is `"METHOD URI VERSION"` without spaces in the URI.
+fn termination(line: &str, from_end: usize) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words
+        .len()
+        .checked_sub(from_end)
+        .and_then(|i| words.get(i))
+        .map_or_else(String::new, |w| w.to_string())
+}
