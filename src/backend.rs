@@ -8,7 +8,7 @@ use crate::balance::{Algorithm, Balancer};
 use crate::conditions::PersistRules;
 use crate::config;
 use crate::persist::{dynamic_cookie, CookieMode, CookiePolicy, CookieSpec};
-use crate::pool::{Pool, Server};
+use crate::pool::{AdminState, Health, Pool, PoolView, Server};
 
 pub struct Backend {
     pub name: String,
@@ -94,7 +94,7 @@ impl Backend {
             cfg.allbackups,
             servers.len(),
         );
-        Ok(Backend {
+        let backend = Backend {
             name: cfg.name.clone(),
             algorithm: cfg.balance.clone(),
             pool: Pool::new(servers),
@@ -108,7 +108,52 @@ impl Backend {
             connect_timeout: cfg.timeouts.connect,
             server_timeout: cfg.timeouts.server,
             queue_timeout: cfg.timeouts.queue,
-        })
+        };
+        backend.balancer.sync(&backend.view());
+        for (i, s) in cfg.servers.iter().enumerate() {
+            if s.state == AdminState::Drain {
+                backend.set_admin_state(i, AdminState::Drain);
+            }
+        }
+        Ok(backend)
+    }
+
+    /// The balancer's view of the pool.
+    pub fn view(&self) -> PoolView<'_> {
+        PoolView {
+            pool: &self.pool,
+            ignore_full: false,
+        }
+    }
+
+    /// Changes a server's administrative state; returns the previous one. The balancer
+    /// learns of it at once, as HAProxy's does (the order of changes matters to it).
+    pub fn set_admin_state(&self, idx: usize, state: AdminState) -> Option<AdminState> {
+        let old = self.pool.set_admin_state(idx, state)?;
+        self.balancer.server_changed(&self.view(), idx);
+        Some(old)
+    }
+
+    /// Changes a server's health; returns the previous one.
+    pub fn set_health(&self, idx: usize, health: Health) -> Option<Health> {
+        let old = self.pool.set_health(idx, health)?;
+        self.balancer.server_changed(&self.view(), idx);
+        Some(old)
+    }
+
+    /// Changes a server's weight; returns the previous one.
+    pub fn set_weight(&self, idx: usize, weight: u32) -> Option<u32> {
+        let old = self.pool.set_weight(idx, weight)?;
+        self.balancer.server_changed(&self.view(), idx);
+        Some(old)
+    }
+
+    /// Tells the balancer that a server took or dropped a request (leastconn orders
+    /// servers by load and breaks ties by the order of these changes).
+    pub fn load_changed(&self, idx: usize) {
+        if self.algorithm == Algorithm::LeastConn {
+            self.balancer.load_changed(&self.view(), idx);
+        }
     }
 
     /// Whether the cookie is in a mode that reads it (every mode does) and writes log

@@ -294,6 +294,12 @@ impl EchoHandle {
         self.shutdown();
     }
 
+    /// Like [`stop`](Self::stop), keeping the handle (for a server that dies while
+    /// its handle stays in a list); the address and counters remain readable.
+    pub fn stop_in_place(&mut self) {
+        self.shutdown();
+    }
+
     fn shutdown(&mut self) {
         if let Some(stop_tx) = self.stop_tx.take() {
             let _ = stop_tx.send(());

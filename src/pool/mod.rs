@@ -129,7 +129,7 @@ impl Pool {
     }
 
     /// Sets the administrative state; returns the previous one.
-    pub fn set_admin_state(&self, idx: usize, state: AdminState) -> Option<AdminState> {
+    pub(crate) fn set_admin_state(&self, idx: usize, state: AdminState) -> Option<AdminState> {
         let server = self.servers.get(idx)?;
         let old = AdminState::from_u8(server.admin.swap(state as u8, Ordering::Relaxed));
         self.bump();
@@ -137,7 +137,7 @@ impl Pool {
     }
 
     /// Sets the health; returns the previous one.
-    pub fn set_health(&self, idx: usize, health: Health) -> Option<Health> {
+    pub(crate) fn set_health(&self, idx: usize, health: Health) -> Option<Health> {
         let server = self.servers.get(idx)?;
         let old = Health::from_u8(server.health.swap(health as u8, Ordering::Relaxed));
         self.bump();
@@ -145,7 +145,7 @@ impl Pool {
     }
 
     /// Sets the weight (0..=256); returns the previous one.
-    pub fn set_weight(&self, idx: usize, weight: u32) -> Option<u32> {
+    pub(crate) fn set_weight(&self, idx: usize, weight: u32) -> Option<u32> {
         let server = self.servers.get(idx)?;
         let old = server.weight.swap(weight.min(256), Ordering::Relaxed);
         self.bump();

@@ -120,7 +120,7 @@ impl Proxy {
     /// a plain retry.
     fn redispatch(&self, session: &Session, ctx: &mut RequestCtx) -> Option<usize> {
         let previous = ctx.server;
-        ctx.slot = None;
+        self.release_slot(ctx);
         let next = self.balance(session, previous);
         if next != previous && previous.is_some() {
             ctx.redispatched = true;
@@ -131,6 +131,15 @@ impl Proxy {
         ctx.direct = false;
         ctx.server = next;
         next
+    }
+
+    /// Gives the request's connection slot back (waking the next queued request).
+    fn release_slot(&self, ctx: &mut RequestCtx) {
+        if ctx.slot.take().is_some() {
+            if let Some(idx) = ctx.server {
+                self.backend.load_changed(idx);
+            }
+        }
     }
 
     fn peer_for(&self, idx: usize) -> Result<Box<HttpPeer>> {
@@ -296,6 +305,7 @@ impl ProxyHttp for Proxy {
                 match be.pool.acquire(idx, be.queue_timeout).await {
                     Ok(slot) => {
                         ctx.slot = Some(slot);
+                        be.load_changed(idx);
                         break;
                     }
                     Err(SlotError::QueueFull)
@@ -524,7 +534,7 @@ impl ProxyHttp for Proxy {
     /// One access log line per request; dropping the context afterwards frees the
     /// connection slot and wakes the next queued request.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
-        ctx.slot = None;
+        self.release_slot(ctx);
         if !self.log.is_enabled() {
             return;
         }

@@ -36,6 +36,9 @@ pub struct Pair {
     pub servers: Vec<EchoHandle>,
     pub haproxy_addr: SocketAddr,
     pub tether_addr: SocketAddr,
+    /// Requests sent through both so far: each is logged before the next is sent, so
+    /// that the n-th log line of either proxy is the n-th request.
+    sent: std::cell::Cell<usize>,
 }
 
 /// What one proxy returned for one request, in comparable form.
@@ -173,7 +176,12 @@ impl Pair {
         let mut tcfg = format!(
             "access_log: stdout\n\
              frontends:\n  - name: fe\n    listen: [\"{tether_addr}\"]\n    backend: be\n\
-             backends:\n  - name: be\n    timeouts: {{ connect: 2s, server: 10s, queue: 5s }}\n{tether_backend}\n    servers:\n"
+             backends:\n  - name: be\n{timeouts}{tether_backend}\n    servers:\n",
+            timeouts = if tether_backend.contains("timeouts:") {
+                ""
+            } else {
+                "    timeouts: { connect: 2s, server: 10s, queue: 5s }\n"
+            }
         );
         for (s, h) in servers.iter().zip(&handles) {
             let extra = if s.tether.is_empty() {
@@ -198,6 +206,7 @@ impl Pair {
             servers: handles,
             haproxy_addr,
             tether_addr,
+            sent: std::cell::Cell::new(0),
         }
     }
 
@@ -209,7 +218,28 @@ impl Pair {
         let t = req
             .send(self.tether_addr)
             .unwrap_or_else(|e| panic!("tether: {e}\n{}", self.tether.stderr()));
+        let n = self.sent.get();
+        self.sent.set(n + 1);
+        self.haproxy_log_lines(n + 1);
+        self.tether.log_lines(n + 1);
         (h, t)
+    }
+
+    fn haproxy_log_lines(&self, at_least: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines: Vec<String> = self
+                .haproxy
+                .stdout()
+                .lines()
+                .filter(|l| l.contains(" \"") && l.contains(" HTTP/1."))
+                .map(str::to_string)
+                .collect();
+            if lines.len() >= at_least || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Sends `req` to both and asserts they agree on the chosen server, the Set-Cookie
@@ -243,20 +273,7 @@ impl Pair {
     /// The 4-character termination state (`--VN`) of the n-th request (0-based) in each
     /// proxy's log: (HAProxy, tether).
     pub fn flags(&self, n: usize) -> (String, String) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let haproxy_lines = loop {
-            let lines: Vec<String> = self
-                .haproxy
-                .stdout()
-                .lines()
-                .filter(|l| l.contains("\"GET ") || l.contains("\"POST ") || l.contains("\"HEAD "))
-                .map(str::to_string)
-                .collect();
-            if lines.len() > n || Instant::now() > deadline {
-                break lines;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let haproxy_lines = self.haproxy_log_lines(n + 1);
         let tether_lines = self.tether.log_lines(n + 1);
         (
             haproxy_lines
@@ -268,6 +285,21 @@ impl Pair {
                 .map(|l| termination(l, 5))
                 .unwrap_or_default(),
         )
+    }
+}
+
+impl Pair {
+    /// Asserts that both proxies logged the same persistence flags for the n-th request.
+    #[track_caller]
+    pub fn assert_flags(&self, n: usize, what: &str) {
+        let (h, t) = self.flags(n);
+        assert_eq!(
+            h,
+            t,
+            "{what} (request {n}): log flags, HAProxy left, tether right\n--- haproxy ---\n{}\n--- tether ---\n{}",
+            self.haproxy.stdout(),
+            self.tether.stdout()
+        );
     }
 }
 
