@@ -51,14 +51,16 @@ pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
     ));
     let in_flight = Arc::new(InFlight::default());
 
-    let mut backends = std::collections::HashMap::new();
-    for b in &cfg.backends {
-        backends.insert(b.name.clone(), Arc::new(Backend::from_config(b)?));
-    }
+    let backends = cfg
+        .backends
+        .iter()
+        .map(|b| Backend::from_config(b).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()?;
 
     for fe in &cfg.frontends {
         let backend = backends
-            .get(&fe.backend)
+            .iter()
+            .find(|b| b.name == fe.backend)
             .cloned()
             .ok_or_else(|| format!("frontend {}: no backend {}", fe.name, fe.backend))?;
         let proxy = Proxy {
@@ -89,7 +91,7 @@ pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
     }
 
     if let Some(admin) = &cfg.admin {
-        let mut service = Service::new("admin".to_string(), AdminApi::new());
+        let mut service = Service::new("admin".to_string(), AdminApi::new(backends.clone()));
         service.add_tcp(&admin.listen.to_string());
         // One thread is plenty for the admin API; it must not compete with traffic.
         service.threads = Some(1);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::haproxy::Haproxy;
 use common::http::Request;
-use common::pair::{server, Pair, ServerSpec};
+use common::pair::{dead_server, server, Pair, ServerSpec};
 
 const COOKIE_H: &str = "    cookie SRV insert indirect nocache";
 const COOKIE_T: &str = "    cookie: { name: SRV, mode: insert, indirect: true, nocache: true }";
@@ -146,12 +146,16 @@ fn weight_zero_and_backups() {
 #[test]
 fn connection_failures_retry_then_redispatch() {
     skip_without_haproxy!();
-    let mut p = Pair::start(
-        &three("cookie s2", "cookie: s2"),
+    let dead = [
+        server("s1", "cookie s1", "cookie: s1"),
+        dead_server("s2", "cookie s2", "cookie: s2"),
+        server("s3", "cookie s3", "cookie: s3"),
+    ];
+    let p = Pair::start(
+        &dead,
         &format!("    balance roundrobin\n    timeout connect 100ms\n    retries 3\n    option redispatch\n{COOKIE_H}"),
         &format!("    balance: roundrobin\n    timeouts: {{ connect: 100ms, server: 10s, queue: 5s }}\n    retries: 3\n    redispatch: true\n{COOKIE_T}"),
     );
-    p.servers[1].stop_in_place();
     let started = Instant::now();
     let t = p.agree("client of the dead server", &with_cookie("SRV=s2"));
     assert!(t.status == 200, "{}", t.status);
@@ -165,14 +169,19 @@ fn connection_failures_retry_then_redispatch() {
     p.agree("new clients are balanced around it", &get());
     p.agree("and again", &get());
 
-    let mut none = Pair::start(
-        &three("cookie s2", "cookie: s2"),
+    let none = Pair::start(
+        &dead,
         &format!("    timeout connect 100ms\n    retries 2\n{COOKIE_H}"),
         &format!("    timeouts: {{ connect: 100ms, server: 10s, queue: 5s }}\n    retries: 2\n    redispatch: false\n{COOKIE_T}"),
     );
-    none.servers[1].stop_in_place();
     let (h, t) = none.both(&with_cookie("SRV=s2"));
-    assert_eq!((h.status, t.status), (503, 503));
+    assert_eq!(
+        (h.status, t.status),
+        (503, 503),
+        "{:?} / {:?}",
+        h.server(),
+        t.server()
+    );
     assert_eq!(h.body, t.body, "HAProxy's 503 page");
     assert_eq!(h.header("cache-control"), t.header("cache-control"));
 }

@@ -27,7 +27,7 @@ pub(crate) fn section(node: &Node, path: &str, diag: &mut Diag) -> Option<Pingor
         if !known.iter().any(|k| k == &e.key) {
             valid = false;
             diag.error(
-                &format!("{path}.{}", e.key),
+                format!("{path}.{}", e.key),
                 e.key_mark,
                 format!(
                     "unknown field, expected one of Pingora's ServerConf settings: {}",
@@ -47,7 +47,7 @@ pub(crate) fn section(node: &Node, path: &str, diag: &mut Diag) -> Option<Pingor
                 let message = err.to_string();
                 let message = message.split(" at line").next().unwrap_or(&message);
                 diag.error(
-                    &format!("{path}.{}", e.key),
+                    format!("{path}.{}", e.key),
                     e.value.mark,
                     message.to_string(),
                 );

@@ -561,11 +561,7 @@ impl ProxyHttp for Proxy {
             client: session.client_addr().and_then(|a| a.as_inet()).copied(),
             frontend: &self.frontend,
             backend: &be.name,
-            server: if ctx.t_connect.is_some() || ctx.failures > 0 {
-                server
-            } else {
-                server.filter(|_| status != 503)
-            },
+            server,
             t_request: ctx.t_request,
             t_queue: ctx.t_queue,
             t_connect: ctx.t_connect,

@@ -19,6 +19,10 @@ pub struct ServerSpec {
     pub haproxy: &'static str,
     /// Extra YAML keys for tether's server map (`cookie: s1, weight: 2, backup: true`).
     pub tether: &'static str,
+    /// Nothing listens at the server's address: connections are refused. The address
+    /// comes from the test port pool, so no other test can start listening there (a
+    /// stopped echo server's ephemeral port could be reused by another test's server).
+    pub dead: bool,
 }
 
 pub const fn server(name: &'static str, haproxy: &'static str, tether: &'static str) -> ServerSpec {
@@ -26,6 +30,20 @@ pub const fn server(name: &'static str, haproxy: &'static str, tether: &'static 
         name,
         haproxy,
         tether,
+        dead: false,
+    }
+}
+
+pub const fn dead_server(
+    name: &'static str,
+    haproxy: &'static str,
+    tether: &'static str,
+) -> ServerSpec {
+    ServerSpec {
+        name,
+        haproxy,
+        tether,
+        dead: true,
     }
 }
 
@@ -33,7 +51,10 @@ pub const fn server(name: &'static str, haproxy: &'static str, tether: &'static 
 pub struct Pair {
     pub haproxy: Haproxy,
     pub tether: Tether,
+    /// The live servers, in declaration order (dead ones have no handle).
     pub servers: Vec<EchoHandle>,
+    /// Every server's address, in declaration order.
+    pub addrs: Vec<SocketAddr>,
     pub haproxy_addr: SocketAddr,
     pub tether_addr: SocketAddr,
     /// Requests sent through both so far: each is logged before the next is sent, so
@@ -145,17 +166,18 @@ impl Pair {
         tether_backend: &str,
         behaviour: impl Fn(&str) -> Behaviour,
     ) -> Pair {
-        let handles: Vec<EchoHandle> = servers
-            .iter()
-            .map(|s| {
-                echo::spawn_with(
-                    s.name,
-                    "127.0.0.1:0".parse().expect("addr"),
-                    behaviour(s.name),
-                )
-                .expect("echo server")
-            })
-            .collect();
+        let mut handles: Vec<EchoHandle> = Vec::new();
+        let mut addrs = Vec::new();
+        for s in servers {
+            if s.dead {
+                addrs.push(free_addr());
+            } else {
+                let addr = "127.0.0.1:0".parse().expect("addr");
+                let h = echo::spawn_with(s.name, addr, behaviour(s.name)).expect("echo server");
+                addrs.push(h.addr());
+                handles.push(h);
+            }
+        }
         let haproxy_addr = free_addr();
         let tether_addr = free_addr();
 
@@ -165,13 +187,8 @@ impl Pair {
              frontend fe\n    bind {haproxy_addr}\n    default_backend be\n\
              backend be\n{haproxy_backend}\n"
         );
-        for (s, h) in servers.iter().zip(&handles) {
-            hcfg.push_str(&format!(
-                "    server {} {} {}\n",
-                s.name,
-                h.addr(),
-                s.haproxy
-            ));
+        for (s, addr) in servers.iter().zip(&addrs) {
+            hcfg.push_str(&format!("    server {} {} {}\n", s.name, addr, s.haproxy));
         }
         let mut tcfg = format!(
             "access_log: stdout\n\
@@ -183,7 +200,7 @@ impl Pair {
                 "    timeouts: { connect: 2s, server: 10s, queue: 5s }\n"
             }
         );
-        for (s, h) in servers.iter().zip(&handles) {
+        for (s, addr) in servers.iter().zip(&addrs) {
             let extra = if s.tether.is_empty() {
                 String::new()
             } else {
@@ -191,9 +208,7 @@ impl Pair {
             };
             tcfg.push_str(&format!(
                 "      - {{ name: {}, address: \"{}\"{} }}\n",
-                s.name,
-                h.addr(),
-                extra
+                s.name, addr, extra
             ));
         }
         tcfg.push_str("pingora: { threads: 1, grace_period_seconds: 1, graceful_shutdown_timeout_seconds: 1 }\n");
@@ -204,6 +219,7 @@ impl Pair {
             haproxy,
             tether,
             servers: handles,
+            addrs,
             haproxy_addr,
             tether_addr,
             sent: std::cell::Cell::new(0),
