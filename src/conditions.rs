@@ -76,3 +76,135 @@ pub fn matches(cond: &Condition, req: &RequestHeader, client: Option<IpAddr>) ->
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Cidr, HeaderTest};
+
+    fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestHeader {
+        let mut r = RequestHeader::build(method, path.as_bytes(), None).unwrap();
+        for (n, v) in headers {
+            r.append_header(n.to_string(), *v).unwrap();
+        }
+        r
+    }
+
+    fn header(name: &str, test: HeaderPredicate) -> Condition {
+        Condition {
+            header: Some(HeaderTest {
+                name: name.to_string(),
+                test,
+            }),
+            ..Condition::default()
+        }
+    }
+
+    fn path(prefix: &str) -> Condition {
+        Condition {
+            path_prefix: Some(prefix.to_string()),
+            ..Condition::default()
+        }
+    }
+
+    const LOCAL: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 1, 2, 3)));
+
+    #[test]
+    fn header_predicates() {
+        let r = req(
+            "GET",
+            "/",
+            &[
+                ("User-Agent", "ApacheBench/2.3"),
+                ("X-A", "one"),
+                ("X-A", "two"),
+            ],
+        );
+        assert!(matches(
+            &header("user-agent", HeaderPredicate::Contains("Bench".into())),
+            &r,
+            LOCAL
+        ));
+        assert!(matches(
+            &header("User-Agent", HeaderPredicate::Prefix("Apache".into())),
+            &r,
+            LOCAL
+        ));
+        assert!(!matches(
+            &header("User-Agent", HeaderPredicate::Prefix("Bench".into())),
+            &r,
+            LOCAL
+        ));
+        assert!(
+            matches(
+                &header("X-A", HeaderPredicate::Equals("two".into())),
+                &r,
+                LOCAL
+            ),
+            "any occurrence"
+        );
+        assert!(!matches(
+            &header("X-A", HeaderPredicate::Equals("tw".into())),
+            &r,
+            LOCAL
+        ));
+        assert!(matches(&header("X-A", HeaderPredicate::Present), &r, LOCAL));
+        assert!(!matches(
+            &header("X-B", HeaderPredicate::Present),
+            &r,
+            LOCAL
+        ));
+    }
+
+    #[test]
+    fn path_method_and_source() {
+        let r = req("POST", "/static/app.js?v=1", &[]);
+        assert!(matches(&path("/static"), &r, LOCAL));
+        assert!(!matches(&path("/app"), &r, LOCAL));
+        let post = Condition {
+            method: Some("POST".into()),
+            ..Condition::default()
+        };
+        assert!(matches(&post, &r, LOCAL));
+        assert!(!matches(&post, &req("GET", "/", &[]), LOCAL));
+        let net = Condition {
+            src: Some(Cidr::parse("10.0.0.0/8").unwrap()),
+            ..Condition::default()
+        };
+        assert!(matches(&net, &r, LOCAL));
+        assert!(!matches(&net, &r, Some("192.168.1.1".parse().unwrap())));
+        assert!(
+            !matches(&net, &r, None),
+            "unknown client address never matches"
+        );
+    }
+
+    #[test]
+    fn every_key_of_a_map_must_match() {
+        let both = Condition {
+            method: Some("GET".into()),
+            path_prefix: Some("/static".into()),
+            ..Condition::default()
+        };
+        assert!(matches(&both, &req("GET", "/static/x", &[]), LOCAL));
+        assert!(!matches(&both, &req("GET", "/x", &[]), LOCAL));
+        assert!(!matches(&both, &req("HEAD", "/static/x", &[]), LOCAL));
+    }
+
+    #[test]
+    fn force_is_consulted_before_ignore_and_any_map_of_a_list_matches() {
+        let rules = PersistRules::new(
+            vec![header("X-Force", HeaderPredicate::Present)],
+            vec![path("/static"), path("/img")],
+        );
+        let r = |p: &str, h: &[(&str, &str)]| rules.evaluate(&req("GET", p, h), LOCAL);
+        assert_eq!(r("/img/a", &[]), PersistOverride::Ignore);
+        assert_eq!(r("/static/a", &[("X-Force", "1")]), PersistOverride::Force);
+        assert_eq!(r("/", &[]), PersistOverride::None);
+        let none = PersistRules::new(vec![], vec![]);
+        assert_eq!(
+            none.evaluate(&req("GET", "/", &[]), LOCAL),
+            PersistOverride::None
+        );
+    }
+}

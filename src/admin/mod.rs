@@ -12,6 +12,7 @@ use pingora::protocols::http::ServerSession;
 use serde_json::{json, Value};
 
 use crate::backend::Backend;
+use crate::pool::Server;
 
 /// The admin HTTP application.
 pub struct AdminApi {
@@ -23,42 +24,60 @@ impl AdminApi {
         AdminApi { backends }
     }
 
-    fn backend(&self, name: &str) -> Result<&Backend, Response<Vec<u8>>> {
+    fn backend(&self, name: &str) -> Result<&Backend, ApiError> {
         self.backends
             .iter()
             .find(|b| b.name == name)
             .map(|b| b.as_ref())
-            .ok_or_else(|| error(StatusCode::NOT_FOUND, &format!("no backend named {name:?}")))
+            .ok_or_else(|| ApiError::not_found(format!("no backend named {name:?}")))
     }
 
-    fn route(&self, method: &Method, path: &str) -> Response<Vec<u8>> {
+    fn server<'a>(&self, backend: &'a Backend, name: &str) -> Result<&'a Server, ApiError> {
+        backend
+            .pool
+            .position(name)
+            .and_then(|i| backend.pool.get(i))
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "backend {:?} has no server named {name:?}",
+                    backend.name
+                ))
+            })
+    }
+
+    fn route(&self, method: &Method, path: &str) -> Result<Value, ApiError> {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
-            (&Method::GET, ["healthz"]) => ok(json!({ "status": "ok" })),
-            (&Method::GET, ["api", "backends"]) => ok(Value::Array(
+            (&Method::GET, ["healthz"]) => Ok(json!({ "status": "ok" })),
+            (&Method::GET, ["api", "backends"]) => Ok(Value::Array(
                 self.backends.iter().map(|b| views::backend(b)).collect(),
             )),
             (&Method::GET, ["api", "backends", b, "servers", s]) => {
-                let backend = match self.backend(b) {
-                    Ok(be) => be,
-                    Err(resp) => return resp,
-                };
-                match backend.pool.position(s).and_then(|i| backend.pool.get(i)) {
-                    Some(server) => ok(views::server(server)),
-                    None => error(
-                        StatusCode::NOT_FOUND,
-                        &format!("backend {b:?} has no server named {s:?}"),
-                    ),
-                }
+                let backend = self.backend(b)?;
+                Ok(views::server(self.server(backend, s)?))
             }
-            (_, ["healthz"]) | (_, ["api", "backends", ..]) => error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &format!("{method} is not supported on {path}"),
-            ),
-            _ => error(
-                StatusCode::NOT_FOUND,
-                &format!("no such endpoint: {method} {path}"),
-            ),
+            (_, ["healthz"]) | (_, ["api", "backends", ..]) => Err(ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                message: format!("{method} is not supported on {path}"),
+            }),
+            _ => Err(ApiError::not_found(format!(
+                "no such endpoint: {method} {path}"
+            ))),
+        }
+    }
+}
+
+/// An answer other than 200: the status and a message naming what was wrong.
+struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn not_found(message: String) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message,
         }
     }
 }
@@ -74,20 +93,15 @@ fn respond(status: StatusCode, body: Value) -> Response<Vec<u8>> {
         .unwrap_or_default()
 }
 
-fn ok(body: Value) -> Response<Vec<u8>> {
-    respond(StatusCode::OK, body)
-}
-
-fn error(status: StatusCode, message: &str) -> Response<Vec<u8>> {
-    respond(status, json!({ "error": message }))
-}
-
 #[async_trait]
 impl ServeHttp for AdminApi {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let req = session.req_header();
         let method = req.method.clone();
         let path = req.uri.path().to_string();
-        self.route(&method, &path)
+        match self.route(&method, &path) {
+            Ok(body) => respond(StatusCode::OK, body),
+            Err(e) => respond(e.status, json!({ "error": e.message })),
+        }
     }
 }
