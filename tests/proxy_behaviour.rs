@@ -555,3 +555,40 @@ fn admin_healthz() {
     let missing = Request::get("/nope").send(admin).expect("404");
     assert_eq!(missing.status, 404);
 }
+
+#[test]
+fn connection_close_and_http10_are_honoured() {
+    let s1 = echo("s1");
+    let listen = free_addr();
+    let _t = Tether::start(
+        &config(listen, INSERT, &[("s1", s1.addr(), "")], ""),
+        listen,
+        None,
+    );
+    let mut old = Conn::open(listen).expect("conn");
+    let r = old
+        .send(&Request::get("/").http10())
+        .expect("HTTP/1.0 answer");
+    assert_eq!(r.status, 200);
+    assert!(
+        old.wait_closed(Duration::from_secs(5)),
+        "HTTP/1.0 without keep-alive is closed"
+    );
+    let mut close = Conn::open(listen).expect("conn");
+    let r = close
+        .send(&Request::get("/").header("Connection", "close"))
+        .expect("answer");
+    assert_eq!(r.status, 200);
+    assert!(
+        close.wait_closed(Duration::from_secs(5)),
+        "Connection: close is honoured"
+    );
+    let mut keep = Conn::open(listen).expect("conn");
+    keep.send(&Request::get("/")).expect("first");
+    assert_eq!(
+        keep.send(&Request::get("/"))
+            .expect("second on the same connection")
+            .status,
+        200
+    );
+}

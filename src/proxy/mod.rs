@@ -220,7 +220,11 @@ impl ProxyHttp for Proxy {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         ctx._in_flight = Some(self.in_flight.enter());
-        session.set_keepalive(Some(self.timeout_client.as_secs().max(1)));
+        // Only bound keep-alive that the request asked for (HTTP/1.0 and `Connection:
+        // close` requests have it off already).
+        if session.get_keepalive().is_some() {
+            session.set_keepalive(Some(self.timeout_client.as_secs().max(1)));
+        }
         session.set_read_timeout(Some(self.timeout_client));
         session.set_write_timeout(Some(self.timeout_client));
         Ok(())
