@@ -16,6 +16,7 @@ pub mod balance;
 pub mod conditions;
 pub mod config;
 pub mod demo;
+pub mod http_value;
 pub mod persist;
 pub mod pool;
 pub mod proxy;

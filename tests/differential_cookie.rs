@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::haproxy::Haproxy;
 use common::http::Request;
-use common::pair::{dates, encode_date, now, server, Pair, ServerSpec};
+use common::pair::{dates, encode_date, get, now, server, with_cookie, Pair, ServerSpec};
+use common::skip_without_haproxy;
 
 const TWO: [ServerSpec; 2] = [
     server("s1", "cookie s1", "cookie: s1"),
@@ -20,23 +20,6 @@ const THREE: [ServerSpec; 3] = [
     server("s2", "cookie s2", "cookie: s2"),
     server("s3", "cookie s3", "cookie: s3"),
 ];
-
-fn get() -> Request {
-    Request::get("/")
-}
-
-fn with_cookie(c: &str) -> Request {
-    Request::get("/").header("Cookie", c)
-}
-
-macro_rules! skip_without_haproxy {
-    () => {
-        if !Haproxy::available() {
-            eprintln!("haproxy not installed: differential test skipped");
-            return;
-        }
-    };
-}
 
 #[test]
 fn insert_indirect_nocache_basics_and_flags() {

@@ -8,29 +8,12 @@ mod common;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::haproxy::Haproxy;
 use common::http::Request;
-use common::pair::{dead_server, server, Pair, ServerSpec};
+use common::pair::{dead_server, get, server, with_cookie, Pair, ServerSpec};
+use common::skip_without_haproxy;
 
 const COOKIE_H: &str = "    cookie SRV insert indirect nocache";
 const COOKIE_T: &str = "    cookie: { name: SRV, mode: insert, indirect: true, nocache: true }";
-
-fn get() -> Request {
-    Request::get("/")
-}
-
-fn with_cookie(c: &str) -> Request {
-    Request::get("/").header("Cookie", c)
-}
-
-macro_rules! skip_without_haproxy {
-    () => {
-        if !Haproxy::available() {
-            eprintln!("haproxy not installed: differential test skipped");
-            return;
-        }
-    };
-}
 
 fn three(s2_haproxy: &'static str, s2_tether: &'static str) -> [ServerSpec; 3] {
     [

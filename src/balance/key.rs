@@ -1,15 +1,7 @@
 //! What the hash algorithms hash: pure extraction from the request, as HAProxy 2.6 does it
 //! (reference §3.2). No allocation: every key borrows from the request.
 
-/// `HTTP_IS_SPHT`: space or horizontal tab.
-fn is_spht(c: u8) -> bool {
-    c == b' ' || c == b'\t'
-}
-
-/// `HTTP_IS_LWS`: space, tab, CR, LF.
-fn is_lws(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
-}
+use crate::http_value::{find_cookie_value_end, find_hdr_value_end, is_lws, is_spht};
 
 /// `balance uri` (`get_server_uh()` without `len`, `depth`, `whole`): the request-target up
 /// to the first `?`. It is hashed as received: an absolute-form target
@@ -43,37 +35,6 @@ pub fn url_param_key<'a>(uri: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     None
 }
 
-/// `http_find_hdr_value_end()`: the end of a header value element, at the first comma
-/// outside double quotes (a backslash escapes inside quotes).
-fn hdr_value_end(s: &[u8]) -> usize {
-    value_end(s, |c| c == b',')
-}
-
-/// `http_find_cookie_value_end()`: like [`hdr_value_end`], `;` also ends the value.
-fn cookie_value_end(s: &[u8]) -> usize {
-    value_end(s, |c| c == b',' || c == b';')
-}
-
-fn value_end(s: &[u8], is_delim: impl Fn(u8) -> bool) -> usize {
-    let (mut quoted, mut qdpair) = (false, false);
-    for (i, &c) in s.iter().enumerate() {
-        if qdpair {
-            qdpair = false;
-        } else if quoted {
-            if c == b'\\' {
-                qdpair = true;
-            } else if c == b'"' {
-                quoted = false;
-            }
-        } else if c == b'"' {
-            quoted = true;
-        } else if is_delim(c) {
-            return i;
-        }
-    }
-    s.len()
-}
-
 fn trim_lws(v: &[u8]) -> &[u8] {
     let start = v.iter().position(|&c| !is_lws(c)).unwrap_or(v.len());
     let v = &v[start..];
@@ -101,7 +62,7 @@ fn header_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         first = false;
         let lead = v.iter().position(|&c| !is_lws(c)).unwrap_or(v.len());
         let v = &v[lead..];
-        let end = hdr_value_end(v);
+        let end = find_hdr_value_end(v, 0);
         let elem = trim_lws(&v[..end]);
         rest = Some(&v[end..]);
         Some(elem)
@@ -142,7 +103,7 @@ fn extract_cookie<'a>(hdr: &'a [u8], from: usize, name: &[u8]) -> Option<(&'a [u
             while val_beg < end && is_spht(hdr[val_beg]) {
                 val_beg += 1;
             }
-            let next = val_beg + cookie_value_end(&hdr[val_beg..]);
+            let next = find_cookie_value_end(hdr, val_beg);
             let mut val_end = next;
             while val_end > val_beg && is_spht(hdr[val_end - 1]) {
                 val_end -= 1;

@@ -4,17 +4,8 @@
 //! in `src/http_ana.c`). Positions are indices into the current header bytes, exactly where
 //! the C code keeps pointers.
 
-/// `HTTP_IS_SPHT`: space or horizontal tab.
-#[inline]
-pub(crate) fn is_spht(c: u8) -> bool {
-    c == b' ' || c == b'\t'
-}
-
-/// `HTTP_IS_LWS`: space, tab, CR or LF.
-#[inline]
-fn is_lws(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
-}
+use crate::http_value::is_lws;
+pub(crate) use crate::http_value::{find_cookie_value_end, find_hdr_value_end, is_spht};
 
 /// The header value as HAProxy's HTX holds it: the H1 parser strips leading and trailing
 /// linear white space, and `http_find_header()` trims it again.
@@ -22,50 +13,6 @@ pub(crate) fn trim_lws(v: &[u8]) -> &[u8] {
     let start = v.iter().position(|&c| !is_lws(c)).unwrap_or(v.len());
     let end = v.iter().rposition(|&c| !is_lws(c)).map_or(start, |p| p + 1);
     v.get(start..end).unwrap_or(&[])
-}
-
-/// `http_find_cookie_value_end()`: the first unquoted `,` or `;` at or after `s`, else
-/// `b.len()`. A backslash inside quotes escapes the next byte.
-pub(crate) fn find_cookie_value_end(b: &[u8], s: usize) -> usize {
-    let (mut quoted, mut qdpair) = (false, false);
-    for (i, &c) in b.iter().enumerate().skip(s) {
-        if qdpair {
-            qdpair = false;
-        } else if quoted {
-            if c == b'\\' {
-                qdpair = true;
-            } else if c == b'"' {
-                quoted = false;
-            }
-        } else if c == b'"' {
-            quoted = true;
-        } else if c == b',' || c == b';' {
-            return i;
-        }
-    }
-    b.len()
-}
-
-/// `http_find_hdr_value_end()`: the first unquoted `,` at or after `s`, else `b.len()`.
-/// Used to split list-valued headers such as `Cache-Control`.
-pub(crate) fn find_hdr_value_end(b: &[u8], s: usize) -> usize {
-    let (mut quoted, mut qdpair) = (false, false);
-    for (i, &c) in b.iter().enumerate().skip(s) {
-        if qdpair {
-            qdpair = false;
-        } else if quoted {
-            if c == b'\\' {
-                qdpair = true;
-            } else if c == b'"' {
-                quoted = false;
-            }
-        } else if c == b'"' {
-            quoted = true;
-        } else if c == b',' {
-            return i;
-        }
-    }
-    b.len()
 }
 
 /// The pointers HAProxy keeps on one `NAME = VALUE` item (see the diagram above
@@ -153,23 +100,6 @@ mod tests {
         assert_eq!(trim_lws(b"   "), b"");
         assert_eq!(trim_lws(b""), b"");
         assert_eq!(trim_lws(b"x"), b"x");
-    }
-
-    #[test]
-    fn cookie_value_end_respects_quotes_and_escapes() {
-        assert_eq!(find_cookie_value_end(b"abc;d", 0), 3);
-        assert_eq!(find_cookie_value_end(b"abc,d", 0), 3);
-        assert_eq!(find_cookie_value_end(b"\"a;b\";c", 0), 5);
-        assert_eq!(find_cookie_value_end(b"\"a\\\";b\";c", 0), 7);
-        assert_eq!(find_cookie_value_end(b"\"unterminated;", 0), 14);
-        assert_eq!(find_cookie_value_end(b"abc", 5), 3);
-    }
-
-    #[test]
-    fn hdr_value_end_splits_on_unquoted_comma_only() {
-        assert_eq!(find_hdr_value_end(b"a;b,c", 0), 3);
-        assert_eq!(find_hdr_value_end(b"\"a,b\",c", 0), 5);
-        assert_eq!(find_hdr_value_end(b"abc", 0), 3);
     }
 
     #[test]

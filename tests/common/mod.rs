@@ -14,3 +14,15 @@ pub mod http;
 pub mod pair;
 pub mod ports;
 pub mod tether;
+
+/// Returns early from a differential test when HAProxy is missing and
+/// `TETHER_SKIP_HAPROXY=1` says so (without that variable a missing HAProxy fails).
+macro_rules! skip_without_haproxy {
+    () => {
+        if !$crate::common::haproxy::Haproxy::available() {
+            eprintln!("haproxy not installed: differential test skipped");
+            return;
+        }
+    };
+}
+pub(crate) use skip_without_haproxy;

@@ -94,6 +94,16 @@ impl Seen {
     }
 }
 
+/// `GET /` with nothing else.
+pub fn get() -> Request {
+    Request::get("/")
+}
+
+/// `GET /` with one Cookie header.
+pub fn with_cookie(cookie: &str) -> Request {
+    Request::get("/").header("Cookie", cookie)
+}
+
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Decodes a 5-character cookie date (reference 1.6) to unix seconds.
