@@ -17,6 +17,7 @@ pub mod tether;
 
 /// Returns early from a differential test when HAProxy is missing and
 /// `TETHER_SKIP_HAPROXY=1` says so (without that variable a missing HAProxy fails).
+#[allow(unused_macros)]
 macro_rules! skip_without_haproxy {
     () => {
         if !$crate::common::haproxy::Haproxy::available() {
@@ -25,4 +26,5 @@ macro_rules! skip_without_haproxy {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use skip_without_haproxy;
