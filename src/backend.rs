@@ -13,6 +13,8 @@ use crate::pool::{AdminState, Health, Pool, PoolView, Server};
 pub struct Backend {
     pub name: String,
     pub algorithm: Algorithm,
+    /// The header `balance: hdr:<name>` hashes, parsed once.
+    pub hash_header: Option<http::header::HeaderName>,
     pub pool: Pool,
     pub balancer: Balancer,
     /// `None` when the backend has no `cookie:` section.
@@ -94,9 +96,21 @@ impl Backend {
             cfg.allbackups,
             servers.len(),
         );
+        let hash_header = match &cfg.balance {
+            Algorithm::Hdr(name) => Some(
+                http::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    format!(
+                        "backend {}: balance: invalid header name {name:?}",
+                        cfg.name
+                    )
+                })?,
+            ),
+            _ => None,
+        };
         let backend = Backend {
             name: cfg.name.clone(),
             algorithm: cfg.balance.clone(),
+            hash_header,
             pool: Pool::new(servers),
             balancer,
             cookie,

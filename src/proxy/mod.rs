@@ -16,6 +16,8 @@
 mod ctx;
 mod errors;
 mod headers;
+mod logline;
+mod route;
 pub mod shutdown;
 
 use std::net::IpAddr;
@@ -32,14 +34,13 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorSource, ErrorType};
 
-use crate::access_log::{AccessLog, Entry};
+use crate::access_log::AccessLog;
 use crate::backend::Backend;
-use crate::balance::{self, Algorithm, HashKey};
 use crate::persist::{
-    self, analyse_request, analyse_response, ClientFlag, CookieMode, PersistOverride,
-    RequestContext, ResponseContext,
+    self, analyse_request, analyse_response, ClientFlag, PersistOverride, RequestContext,
+    ResponseContext,
 };
-use crate::pool::{after_connect_failure, PoolView, RetryAction, RetryInput, SlotError};
+use crate::pool::{after_connect_failure, RetryAction, RetryInput};
 
 pub use ctx::RequestCtx;
 use errors::ErrorPage;
@@ -66,142 +67,6 @@ fn client_ip(session: &Session) -> Option<IpAddr> {
 /// A 503/502 decided by tether itself, carried to `fail_to_proxy` as an error.
 fn answer(status: u16, why: &'static str) -> Box<Error> {
     Error::explain(ErrorType::HTTPStatus(status), why)
-}
-
-impl Proxy {
-    /// The balancer's pick for a request without usable persistence. When every
-    /// eligible server is at `maxconn`, the request queues on the one the balancer
-    /// would pick ignoring saturation (HAProxy queues it on the backend instead).
-    fn balance(&self, session: &Session, avoid: Option<usize>) -> Option<usize> {
-        let be = &self.backend;
-        let key = self.hash_key(session);
-        let view = PoolView {
-            pool: &be.pool,
-            ignore_full: false,
-        };
-        be.balancer.pick(&view, key, avoid).or_else(|| {
-            let saturated = PoolView {
-                pool: &be.pool,
-                ignore_full: true,
-            };
-            be.balancer.pick(&saturated, self.hash_key(session), avoid)
-        })
-    }
-
-    fn hash_key<'s>(&self, session: &'s Session) -> HashKey<'s> {
-        let req = session.req_header();
-        match &self.backend.algorithm {
-            Algorithm::Source => client_ip(session).map_or(HashKey::Absent, HashKey::Addr),
-            Algorithm::Uri => HashKey::Bytes(balance::uri_key(req.raw_path())),
-            Algorithm::UrlParam(name) => balance::url_param_key(req.raw_path(), name.as_bytes())
-                .map_or(HashKey::Absent, HashKey::Bytes),
-            Algorithm::Hdr(name) => {
-                let values = headers::values(
-                    &req.headers,
-                    &match http::header::HeaderName::from_bytes(name.as_bytes()) {
-                        Ok(n) => n,
-                        Err(_) => return HashKey::Absent,
-                    },
-                );
-                balance::header_key(&values).map_or(HashKey::Absent, HashKey::Bytes)
-            }
-            Algorithm::Cookie(name) => {
-                let values = headers::values(&req.headers, &COOKIE);
-                balance::cookie_key(&values, name.as_bytes())
-                    .map_or(HashKey::Absent, HashKey::Bytes)
-            }
-            _ => HashKey::Absent,
-        }
-    }
-
-    /// Moves the request to another server after a failure or a full queue (HAProxy
-    /// `assign_server_and_queue` with a previous server): a different server makes it
-    /// a redispatch (cookie flag V becomes D, persistence is dropped), the same server
-    /// a plain retry.
-    fn redispatch(&self, session: &Session, ctx: &mut RequestCtx) -> Option<usize> {
-        let previous = ctx.server;
-        self.release_slot(ctx);
-        let next = self.balance(session, previous);
-        if next != previous && previous.is_some() {
-            ctx.redispatched = true;
-            if ctx.client_flag == ClientFlag::Valid {
-                ctx.client_flag = ClientFlag::Down;
-            }
-        }
-        ctx.direct = false;
-        ctx.server = next;
-        next
-    }
-
-    /// Gives the request's connection slot back (waking the next queued request).
-    fn release_slot(&self, ctx: &mut RequestCtx) {
-        if ctx.slot.take().is_some() {
-            if let Some(idx) = ctx.server {
-                self.backend.load_changed(idx);
-            }
-        }
-    }
-
-    fn peer_for(&self, idx: usize) -> Result<Box<HttpPeer>> {
-        let be = &self.backend;
-        let server = be
-            .pool
-            .get(idx)
-            .ok_or_else(|| Error::explain(ErrorType::InternalError, "server index out of range"))?;
-        let mut peer = HttpPeer::new(server.addr, false, String::new());
-        peer.options.connection_timeout = Some(be.connect_timeout);
-        peer.options.read_timeout = Some(be.server_timeout);
-        peer.options.write_timeout = Some(be.server_timeout);
-        Ok(Box::new(peer))
-    }
-
-    fn termination(&self, ctx: &RequestCtx, session: &Session, e: Option<&Error>) -> [u8; 2] {
-        if let Some(t) = ctx.termination {
-            return t;
-        }
-        let Some(e) = e else {
-            return *b"--";
-        };
-        let answered = ctx.t_response.is_some();
-        match (e.esource(), e.etype()) {
-            (
-                _,
-                ErrorType::ConnectTimedout
-                | ErrorType::ConnectRefused
-                | ErrorType::ConnectError
-                | ErrorType::ConnectNoRoute,
-            ) => *b"SC",
-            (ErrorSource::Upstream, ErrorType::ReadTimedout | ErrorType::WriteTimedout) => {
-                if answered {
-                    *b"sD"
-                } else {
-                    *b"sH"
-                }
-            }
-            (ErrorSource::Upstream, _) => {
-                if answered {
-                    *b"SD"
-                } else {
-                    *b"SH"
-                }
-            }
-            (ErrorSource::Downstream, ErrorType::ReadTimedout | ErrorType::WriteTimedout) => {
-                if session.response_written().is_some() {
-                    *b"cD"
-                } else {
-                    *b"cR"
-                }
-            }
-            (ErrorSource::Downstream, _) => {
-                if session.response_written().is_some() {
-                    *b"CD"
-                } else {
-                    *b"CR"
-                }
-            }
-            _ => *b"PR",
-        }
-    }
 }
 
 #[async_trait]
@@ -273,7 +138,6 @@ impl ProxyHttp for Proxy {
         session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
-        let be = &self.backend;
         match ctx.pending_retry.take() {
             Some(RetryAction::Retry { redispatch, wait }) => {
                 if !wait.is_zero() {
@@ -286,58 +150,15 @@ impl ProxyHttp for Proxy {
             }
             Some(RetryAction::GiveUp) | None => {}
         }
-        let mut idx = match ctx.server {
-            Some(i) => i,
-            None => {
-                let picked = self.balance(session, None);
-                ctx.server = picked;
-                match picked {
-                    Some(i) => i,
-                    None => {
-                        ctx.termination = Some(*b"SC");
-                        return Err(answer(503, "no server available"));
-                    }
-                }
-            }
+        if ctx.server.is_none() {
+            ctx.server = self.balance(session, None);
+        }
+        let Some(mut idx) = ctx.server else {
+            ctx.termination = Some(*b"SC");
+            return Err(answer(503, "no server available"));
         };
         if ctx.slot.is_none() {
-            let queued_at = Instant::now();
-            // Each round either gets a slot or moves to another server; bounded by the
-            // number of servers so a pathological pool cannot loop.
-            let mut rounds = be.pool.servers().len() + 1;
-            loop {
-                match be.pool.acquire(idx, be.queue_timeout).await {
-                    Ok(slot) => {
-                        ctx.slot = Some(slot);
-                        be.load_changed(idx);
-                        break;
-                    }
-                    Err(SlotError::QueueFull)
-                        if be.redispatch_after != 0
-                            && ctx.rule != PersistOverride::Force
-                            && rounds > 0 =>
-                    {
-                        rounds -= 1;
-                        match self.redispatch(session, ctx) {
-                            Some(next) if next != idx => idx = next,
-                            _ => {
-                                ctx.termination = Some(*b"sQ");
-                                return Err(answer(503, "server queue full"));
-                            }
-                        }
-                    }
-                    Err(SlotError::QueueTimeout) => {
-                        ctx.t_queue = Some(queued_at.elapsed());
-                        ctx.termination = Some(*b"sQ");
-                        return Err(answer(503, "queue timeout"));
-                    }
-                    Err(_) => {
-                        ctx.termination = Some(*b"sQ");
-                        return Err(answer(503, "server queue full"));
-                    }
-                }
-            }
-            ctx.t_queue = Some(queued_at.elapsed());
+            idx = self.take_slot(session, ctx, idx).await?;
         }
         ctx.connect_started = Some(Instant::now());
         self.peer_for(idx)
@@ -535,52 +356,10 @@ impl ProxyHttp for Proxy {
         ctx.termination.is_some()
     }
 
-    /// One access log line per request; dropping the context afterwards frees the
-    /// connection slot and wakes the next queued request.
+    /// One access log line per request; the connection slot is released first, waking
+    /// the next queued request.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         self.release_slot(ctx);
-        if !self.log.is_enabled() {
-            return;
-        }
-        let be = &self.backend;
-        let status = session.response_written().map_or(0, |r| r.status.as_u16());
-        let (client_flag, server_flag) = match be.cookie_mode() {
-            None | Some(CookieMode::Passive) => ('-', '-'),
-            Some(_) => (ctx.client_flag.as_char(), ctx.server_flag.as_char()),
-        };
-        let termination = self.termination(ctx, session, e);
-        let req = session.req_header();
-        let uri = req.uri.to_string();
-        let version = match req.version {
-            http::Version::HTTP_10 => "HTTP/1.0",
-            http::Version::HTTP_2 => "HTTP/2.0",
-            _ => "HTTP/1.1",
-        };
-        let server = ctx
-            .server
-            .and_then(|i| be.pool.get(i))
-            .map(|s| s.name.as_str());
-        self.log.log(&Entry {
-            accepted: ctx.accepted,
-            client: session.client_addr().and_then(|a| a.as_inet()).copied(),
-            frontend: &self.frontend,
-            backend: &be.name,
-            server,
-            t_request: ctx.t_request,
-            t_queue: ctx.t_queue,
-            t_connect: ctx.t_connect,
-            t_response: ctx.t_response,
-            t_total: ctx.started.elapsed(),
-            status,
-            bytes: session.body_bytes_sent(),
-            termination,
-            client_cookie_flag: client_flag,
-            server_cookie_flag: server_flag,
-            retries: ctx.retries,
-            redispatched: ctx.redispatched,
-            method: req.method.as_str(),
-            uri: &uri,
-            version,
-        });
+        self.log_request(session, e, ctx);
     }
 }
