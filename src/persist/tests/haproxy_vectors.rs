@@ -1,5 +1,5 @@
 //! Replays request/response exchanges recorded from a real HAProxy 2.6.12 (Debian
-//! 2.6.12-1+deb12u4) by `harness/crosscheck.py` of the scratch crate: python back ends on
+//! 2.6.12-1+deb12u4) by `tests/tools/crosscheck.py`: python back ends on
 //! 127.0.0.1 echoing the Cookie headers they received and sending the Set-Cookie lines they
 //! were asked to, behind `haproxy -db`. Each case records what HAProxy forwarded to the
 //! server, which server answered, the cookie log flags (`%tsc` characters 3-4) and the
