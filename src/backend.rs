@@ -7,6 +7,9 @@ use std::time::Duration;
 use crate::balance::{Algorithm, Balancer};
 use crate::conditions::PersistRules;
 use crate::config;
+use crate::persist::appsession::{
+    AppSessions, CookieName, IdSource, IdSpec, SessionTable, UrlMode,
+};
 use crate::persist::{dynamic_cookie, CookieMode, CookiePolicy, CookieSpec};
 use crate::pool::{AdminState, Health, Pool, PoolView, Server};
 
@@ -19,6 +22,8 @@ pub struct Backend {
     pub balancer: Balancer,
     /// `None` when the backend has no `cookie:` section.
     pub cookie: Option<CookiePolicy>,
+    /// `None` when the backend has no `app_session:` section.
+    pub app_sessions: Option<AppSessions>,
     pub rules: PersistRules,
     /// HAProxy `option persist`.
     pub persist: bool,
@@ -85,6 +90,16 @@ impl Backend {
             }
         };
 
+        let app_sessions = cfg.app_session.as_ref().map(|a| {
+            let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
+            AppSessions::new(
+                id_spec(a),
+                a.request_learn,
+                SessionTable::new(a.max_entries, a.timeout),
+                &names,
+            )
+        });
+
         let redispatch_after = match cfg.redispatch {
             config::Redispatch::Off => 0,
             config::Redispatch::Interval(n) => n,
@@ -114,6 +129,7 @@ impl Backend {
             pool: Pool::new(servers),
             balancer,
             cookie,
+            app_sessions,
             rules: PersistRules::new(cfg.force_persist.clone(), cfg.ignore_persist.clone()),
             persist: cfg.persist,
             redispatch_after,
@@ -183,6 +199,33 @@ impl Backend {
             self.algorithm,
             Algorithm::RoundRobin | Algorithm::StaticRr | Algorithm::Random
         )
+    }
+}
+
+/// How the configuration says session ids are found.
+fn id_spec(a: &config::AppSession) -> IdSpec {
+    let source = match &a.key {
+        config::AppSessionKey::Cookie => {
+            let name = a.cookie.clone().unwrap_or_default();
+            IdSource::Cookie(if name == "*" {
+                CookieName::Any
+            } else if a.prefix {
+                CookieName::Prefix(name.into_bytes())
+            } else {
+                CookieName::Exact(name.into_bytes())
+            })
+        }
+        config::AppSessionKey::Src => IdSource::Src,
+        config::AppSessionKey::Header(h) => IdSource::Header(h.clone()),
+        config::AppSessionKey::UrlParam(p) => IdSource::UrlParam(p.clone()),
+    };
+    IdSpec {
+        source,
+        len: a.len,
+        url_mode: match a.mode {
+            config::UrlIdMode::PathParameters => UrlMode::PathParameters,
+            config::UrlIdMode::QueryString => UrlMode::QueryString,
+        },
     }
 }
 

@@ -21,3 +21,4 @@ pub mod persist;
 pub mod pool;
 pub mod proxy;
 pub mod serve;
+pub mod sweeper;

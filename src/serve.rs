@@ -14,6 +14,7 @@ use crate::backend::Backend;
 use crate::config::Config;
 use crate::proxy::shutdown::{ExitWhenIdle, InFlight};
 use crate::proxy::Proxy;
+use crate::sweeper::Sweeper;
 
 /// Command-line switches passed through to Pingora.
 #[derive(Debug, Default, Clone, Copy)]
@@ -91,11 +92,23 @@ pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
     }
 
     if let Some(admin) = &cfg.admin {
-        let mut service = Service::new("admin".to_string(), AdminApi::new(backends.clone()));
+        let mut service = Service::new(
+            "admin".to_string(),
+            AdminApi::new(backends.clone(), admin_token(admin)?),
+        );
         service.add_tcp(&admin.listen.to_string());
         // One thread is plenty for the admin API; it must not compete with traffic.
         service.threads = Some(1);
         server.add_service(service);
+    }
+
+    if backends.iter().any(|b| b.app_sessions.is_some()) {
+        server.add_service(background_service(
+            "app-session sweeper",
+            Sweeper {
+                backends: backends.clone(),
+            },
+        ));
     }
 
     server.add_service(background_service(
@@ -114,4 +127,18 @@ fn server_conf(cfg: &Config) -> Result<ServerConf, String> {
         .pingora
         .as_ref()
         .map_or_else(ServerConf::default, |p| p.server_conf()))
+}
+
+/// The admin bearer token, read from `admin.token_file` (trimmed).
+fn admin_token(admin: &crate::config::Admin) -> Result<Option<String>, String> {
+    let Some(path) = &admin.token_file else {
+        return Ok(None);
+    };
+    let token = std::fs::read_to_string(path)
+        .map_err(|e| format!("admin.token_file {}: {e}", path.display()))?;
+    let token = token.trim().to_string();
+    if token.is_empty() {
+        return Err(format!("admin.token_file {}: empty", path.display()));
+    }
+    Ok(Some(token))
 }

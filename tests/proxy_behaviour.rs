@@ -4,45 +4,13 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::admin::Admin;
 use common::http::{Conn, Request};
 use common::ports::free_addr;
-use common::tether::{check, check_str, Tether};
-use tether::demo::echo::{self, EchoHandle};
-
-fn echo(name: &str) -> EchoHandle {
-    echo::spawn(name, "127.0.0.1:0".parse().expect("addr")).expect("echo server")
-}
-
-/// A config with one frontend on `listen` and backend `be` made of `servers`
-/// (`(name, address, extra yaml)`), plus `backend_extra` lines (4-space indented).
-fn config(
-    listen: SocketAddr,
-    backend_extra: &str,
-    servers: &[(&str, SocketAddr, &str)],
-    top: &str,
-) -> String {
-    let mut s = format!(
-        "{top}\nfrontends:\n  - name: fe\n    listen: [\"{listen}\"]\n    backend: be\nbackends:\n  - name: be\n{backend_extra}\n    servers:\n"
-    );
-    for (name, addr, extra) in servers {
-        let extra = if extra.is_empty() {
-            String::new()
-        } else {
-            format!(", {extra}")
-        };
-        s.push_str(&format!(
-            "      - {{ name: {name}, address: \"{addr}\", cookie: {name}{extra} }}\n"
-        ));
-    }
-    s.push_str(
-        "pingora: { threads: 2, grace_period_seconds: 30, graceful_shutdown_timeout_seconds: 1 }\n",
-    );
-    s
-}
+use common::tether::{check, check_str, config, echo, Tether};
 
 const INSERT: &str = "    cookie: { name: SRV, mode: insert, indirect: true, nocache: true }";
 
@@ -400,25 +368,6 @@ fn one_keepalive_connection_is_decided_request_by_request() {
     }
 }
 
-/// Polls the admin API until `field` of server `s` of backend `be` reaches `value`.
-fn wait_admin(admin: SocketAddr, s: &str, field: &str, value: u64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let r = Request::get(&format!("/api/backends/be/servers/{s}"))
-            .send(admin)
-            .expect("admin");
-        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
-        if v[field].as_u64() == Some(value) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{s}.{field} never reached {value}: {v}"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn full_queue_redispatches_and_queue_timeout_answers_503() {
     let s1 = echo("s1");
@@ -441,10 +390,11 @@ fn full_queue_redispatches_and_queue_timeout_answers_503() {
             .header("x-echo-delay-ms", "1500")
             .send(listen)
     });
-    wait_admin(admin, "s1", "active_requests", 1);
+    let api = Admin::new(admin);
+    api.wait_server("be", "s1", "active_requests", 1);
     // Second client of s1 waits in s1's queue (one place) and times out.
     let queued = thread::spawn(move || Request::get("/").header("Cookie", "SRV=s1").send(listen));
-    wait_admin(admin, "s1", "queued_requests", 1);
+    api.wait_server("be", "s1", "queued_requests", 1);
     // Third one finds the queue full: redispatched to s2 with a new cookie.
     let third = Request::get("/")
         .header("Cookie", "SRV=s1")

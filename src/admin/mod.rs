@@ -1,96 +1,79 @@
-//! The admin listener (../shared/spec/admin.md): process health, and a JSON view of
-//! backends and servers at run time.
+//! The admin listener (../shared/spec/admin.md): process health, a JSON view of backends,
+//! servers and session tables, and the runtime changes (server state and weight, session
+//! removal). Reads need no token; changes need `Authorization: Bearer <token>` when
+//! `admin.token_file` is set. Every change is logged with the peer address and the old
+//! and new values.
 
+mod reply;
+mod routes;
 mod views;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use http::{Method, Response, StatusCode};
+use http::Response;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
-use serde_json::{json, Value};
 
 use crate::backend::Backend;
-use crate::pool::Server;
+use reply::ApiError;
+
+/// Request bodies larger than this are refused: the API's bodies are a few bytes.
+const MAX_BODY: usize = 64 * 1024;
 
 /// The admin HTTP application.
 pub struct AdminApi {
     backends: Vec<Arc<Backend>>,
+    /// The bearer token changes must present, when configured.
+    token: Option<String>,
 }
 
 impl AdminApi {
-    pub fn new(backends: Vec<Arc<Backend>>) -> Self {
-        AdminApi { backends }
+    pub fn new(backends: Vec<Arc<Backend>>, token: Option<String>) -> Self {
+        AdminApi { backends, token }
     }
 
-    fn backend(&self, name: &str) -> Result<&Backend, ApiError> {
-        self.backends
-            .iter()
-            .find(|b| b.name == name)
-            .map(|b| b.as_ref())
-            .ok_or_else(|| ApiError::not_found(format!("no backend named {name:?}")))
+    /// Whether the request may change things.
+    fn authorized(&self, session: &ServerSession) -> bool {
+        let Some(token) = &self.token else {
+            return true;
+        };
+        let presented = session
+            .req_header()
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        constant_time_eq(presented.trim().as_bytes(), token.as_bytes())
     }
+}
 
-    fn server<'a>(&self, backend: &'a Backend, name: &str) -> Result<&'a Server, ApiError> {
-        backend
-            .pool
-            .position(name)
-            .and_then(|i| backend.pool.get(i))
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "backend {:?} has no server named {name:?}",
-                    backend.name
-                ))
-            })
+/// Compares without an early exit, so the answer time does not tell how much of a
+/// guessed token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
     }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
-    fn route(&self, method: &Method, path: &str) -> Result<Value, ApiError> {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match (method, segments.as_slice()) {
-            (&Method::GET, ["healthz"]) => Ok(json!({ "status": "ok" })),
-            (&Method::GET, ["api", "backends"]) => Ok(Value::Array(
-                self.backends.iter().map(|b| views::backend(b)).collect(),
-            )),
-            (&Method::GET, ["api", "backends", b, "servers", s]) => {
-                let backend = self.backend(b)?;
-                Ok(views::server(self.server(backend, s)?))
+async fn read_body(session: &mut ServerSession) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    loop {
+        match session.read_request_body().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(ApiError::bad_request(format!(
+                        "body: larger than {MAX_BODY} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
             }
-            (_, ["healthz"]) | (_, ["api", "backends", ..]) => Err(ApiError {
-                status: StatusCode::METHOD_NOT_ALLOWED,
-                message: format!("{method} is not supported on {path}"),
-            }),
-            _ => Err(ApiError::not_found(format!(
-                "no such endpoint: {method} {path}"
-            ))),
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(ApiError::bad_request(format!("body: {e}"))),
         }
     }
-}
-
-/// An answer other than 200: the status and a message naming what was wrong.
-struct ApiError {
-    status: StatusCode,
-    message: String,
-}
-
-impl ApiError {
-    fn not_found(message: String) -> Self {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            message,
-        }
-    }
-}
-
-fn respond(status: StatusCode, body: Value) -> Response<Vec<u8>> {
-    let mut body = body.to_string().into_bytes();
-    body.push(b'\n');
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("content-length", body.len())
-        .body(body)
-        .unwrap_or_default()
 }
 
 #[async_trait]
@@ -99,9 +82,32 @@ impl ServeHttp for AdminApi {
         let req = session.req_header();
         let method = req.method.clone();
         let path = req.uri.path().to_string();
-        match self.route(&method, &path) {
-            Ok(body) => respond(StatusCode::OK, body),
-            Err(e) => respond(e.status, json!({ "error": e.message })),
+        let query = req.uri.query().unwrap_or_default().to_string();
+        let peer = session
+            .client_addr()
+            .map_or_else(|| "-".to_string(), |a| a.to_string());
+        let changes = !matches!(method, http::Method::GET | http::Method::HEAD);
+        if changes && !self.authorized(session) {
+            return ApiError::unauthorized().into_response();
+        }
+        let body = if changes {
+            match read_body(session).await {
+                Ok(b) => b,
+                Err(e) => return e.into_response(),
+            }
+        } else {
+            Vec::new()
+        };
+        let call = routes::Call {
+            method: &method,
+            path: &path,
+            query: &query,
+            body: &body,
+            peer: &peer,
+        };
+        match self.route(&call) {
+            Ok(reply) => reply.into_response(),
+            Err(e) => e.into_response(),
         }
     }
 }

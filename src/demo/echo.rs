@@ -90,9 +90,10 @@ pub struct Behaviour {
     /// Added to every (non-error) response, after `content-length`, in order.
     /// Example: an application that always sets `JSESSIONID`.
     pub extra_headers: Vec<(String, String)>,
-    /// Cookie name of an application session: when no `Cookie` field of the
-    /// request carries a cookie of that name, the response gets
-    /// `set-cookie: <name>=<26 chars [0-9a-v]>; path=/` (what PHP does).
+    /// Cookie name of an application session: when neither a `Cookie` field nor the
+    /// URL (`;name=`, `?name=`, `&name=`, name case-insensitive) carries it, the
+    /// response gets `set-cookie: <name>=<26 chars [0-9a-v]>; path=/` (what PHP does,
+    /// URL ids included as with `session.use_trans_sid`).
     pub set_cookie_once: Option<String>,
     /// Status answered on `GET /health` and `HEAD /health` (query ignored);
     /// default 200. Values outside 200..=599 are answered as 500.

@@ -18,6 +18,7 @@
 //!    after all the server's headers, whether to append `Cache-control: private` after it,
 //!    and the server log flag.
 
+pub mod appsession;
 mod cache;
 mod date;
 mod dynamic;

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::persist::appsession::{self, Learning};
 use crate::persist::{ClientFlag, HeaderEdit, PersistOverride, ServerFlag};
 use crate::pool::{RetryAction, Slot};
 
@@ -28,6 +29,10 @@ pub struct RequestCtx {
     pub first_date: u32,
     /// Edits of the request's Cookie headers (our cookie removed or its prefix stripped).
     pub cookie_edits: Vec<HeaderEdit>,
+    /// What the app-session table said about the request (`None`: not consulted).
+    pub app: Option<appsession::RequestVerdict>,
+    /// What the response taught the table.
+    pub app_learning: Learning,
 
     /// The connection slot on `server` (maxconn), held until the request ends.
     pub slot: Option<Slot>,
@@ -68,6 +73,8 @@ impl RequestCtx {
             last_date: 0,
             first_date: 0,
             cookie_edits: Vec::new(),
+            app: None,
+            app_learning: Learning::Nothing,
             slot: None,
             failures: 0,
             retries: 0,

@@ -4,6 +4,7 @@ use pingora::proxy::Session;
 use pingora::{Error, ErrorSource, ErrorType};
 
 use crate::access_log::Entry;
+use crate::persist::appsession::{Learned, Learning, Outcome};
 use crate::persist::CookieMode;
 
 use super::{Proxy, RequestCtx};
@@ -15,9 +16,12 @@ impl Proxy {
         }
         let be = &self.backend;
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
-        let (client_flag, server_flag) = match be.cookie_mode() {
-            None | Some(CookieMode::Passive) => ('-', '-'),
-            Some(_) => (ctx.client_flag.as_char(), ctx.server_flag.as_char()),
+        let (client_flag, server_flag) = match (be.cookie_mode(), &ctx.app) {
+            // Without a persistence cookie the flags tell the session table's story, as
+            // HAProxy 1.5's appsession did through the same two characters.
+            (None, Some(app)) => app_flags(app.outcome, ctx.app_learning),
+            (None | Some(CookieMode::Passive), _) => ('-', '-'),
+            (Some(_), _) => (ctx.client_flag.as_char(), ctx.server_flag.as_char()),
         };
         let termination = self.termination(ctx, session, e);
         let req = session.req_header();
@@ -49,6 +53,10 @@ impl Proxy {
             server_cookie_flag: server_flag,
             retries: ctx.retries,
             redispatched: ctx.redispatched,
+            app_session: ctx
+                .app
+                .as_ref()
+                .map(|a| app_word(a.outcome, ctx.app_learning)),
             method: req.method.as_str(),
             uri: &uri,
             version,
@@ -101,5 +109,41 @@ impl Proxy {
             }
             _ => *b"PR",
         }
+    }
+}
+
+/// The two cookie flag characters for a request routed by the session table: client side
+/// `N` no id, `I` unknown id, `V` id honoured, `D` id's server unavailable, `U` the cookie
+/// decided; server side `N` nothing learned, `I` learned, `U` refreshed, `R` re-pointed,
+/// `D` forgotten (deleted by the application).
+fn app_flags(outcome: Outcome, learning: Learning) -> (char, char) {
+    let client = match outcome {
+        Outcome::None => 'N',
+        Outcome::Miss => 'I',
+        Outcome::Hit => 'V',
+        Outcome::ServerDown => 'D',
+        Outcome::Skipped => 'U',
+    };
+    let server = match learning {
+        Learning::Nothing => 'N',
+        Learning::Learned(Learned::Inserted) => 'I',
+        Learning::Learned(Learned::Refreshed) => 'U',
+        Learning::Learned(Learned::Repointed { .. }) => 'R',
+        Learning::Forgotten => 'D',
+    };
+    (client, server)
+}
+
+/// One word for the JSON log (and, later, the metrics).
+fn app_word(outcome: Outcome, learning: Learning) -> &'static str {
+    match (learning, outcome) {
+        (Learning::Forgotten, _) => "deleted",
+        (Learning::Learned(Learned::Inserted), _) => "learned",
+        (Learning::Learned(Learned::Repointed { .. }), _) => "repinned",
+        (_, Outcome::Hit) => "hit",
+        (_, Outcome::Miss) => "miss",
+        (_, Outcome::ServerDown) => "server_down",
+        (_, Outcome::Skipped) => "cookie",
+        (_, Outcome::None) => "none",
     }
 }

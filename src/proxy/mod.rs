@@ -17,6 +17,7 @@ mod ctx;
 mod errors;
 mod headers;
 mod logline;
+mod persistence;
 mod route;
 pub mod shutdown;
 
@@ -25,8 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
-use http::HeaderValue;
+use http::header::COOKIE;
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::protocols::Digest;
@@ -36,10 +36,8 @@ use pingora::{Error, ErrorSource, ErrorType};
 
 use crate::access_log::AccessLog;
 use crate::backend::Backend;
-use crate::persist::{
-    self, analyse_request, analyse_response, ClientFlag, PersistOverride, RequestContext,
-    ResponseContext,
-};
+use crate::persist::appsession::Outcome;
+use crate::persist::{ClientFlag, PersistOverride};
 use crate::pool::{after_connect_failure, RetryAction, RetryInput};
 
 pub use ctx::RequestCtx;
@@ -54,8 +52,6 @@ pub struct Proxy {
     pub log: Arc<AccessLog>,
     pub in_flight: Arc<InFlight>,
 }
-
-static PRIVATE: HeaderValue = HeaderValue::from_static("private");
 
 fn client_ip(session: &Session) -> Option<IpAddr> {
     session
@@ -101,30 +97,21 @@ impl ProxyHttp for Proxy {
         let ip = client_ip(session);
         let req = session.req_header();
         ctx.rule = be.rules.evaluate(req, ip);
-        if let Some(policy) = &be.cookie {
-            let cookies = headers::values(&req.headers, &COOKIE);
-            let verdict = analyse_request(
-                policy,
-                &cookies,
-                &RequestContext {
-                    now: ctx.now,
-                    option_persist: be.persist,
-                    rule: ctx.rule,
-                    assigned: None,
-                },
-                |i| be.pool.get(i).is_none_or(|s| s.is_stopped()),
-            );
-            ctx.server = verdict.server;
-            ctx.direct = verdict.server.is_some();
-            ctx.client_flag = verdict.flag;
-            ctx.last_date = verdict.last_date;
-            ctx.first_date = verdict.first_date;
-            ctx.cookie_edits = verdict.edits;
+        self.cookie_request(session, ctx);
+        if let Some(app) = &be.app_sessions {
+            if ctx.rule != PersistOverride::Ignore {
+                self.app_session_lookup(app, session, ctx);
+            }
         }
         ctx.t_request = Some(ctx.started.elapsed());
         // OCI "disable fallback": a client pinned to a server that cannot take it is
         // refused rather than moved.
-        if !be.failover && ctx.client_flag == ClientFlag::Down && ctx.server.is_none() {
+        let pinned_elsewhere = ctx.client_flag == ClientFlag::Down
+            || ctx
+                .app
+                .as_ref()
+                .is_some_and(|a| a.outcome == Outcome::ServerDown);
+        if !be.failover && pinned_elsewhere && ctx.server.is_none() {
             ctx.termination = Some(*b"PR");
             errors::BAD_GATEWAY.send(session).await?;
             return Ok(true);
@@ -274,38 +261,8 @@ impl ProxyHttp for Proxy {
         if status < 200 && status != 101 {
             return Ok(());
         }
-        let Some(policy) = &self.backend.cookie else {
-            return Ok(());
-        };
-        let req = session.req_header();
-        let cacheable =
-            policy.spec().nocache && persist::is_cacheable(&req.method, status, &resp.headers);
-        let verdict = {
-            let set_cookies = headers::values(&resp.headers, &SET_COOKIE);
-            analyse_response(
-                policy,
-                &set_cookies,
-                &ResponseContext {
-                    now: ctx.now,
-                    served: ctx.server,
-                    direct: ctx.direct,
-                    ignore_persist: ctx.rule == PersistOverride::Ignore,
-                    is_post: req.method == http::Method::POST,
-                    status,
-                    cacheable,
-                    last_date: ctx.last_date,
-                    first_date: ctx.first_date,
-                },
-            )
-        };
-        headers::apply_to_response(resp, &SET_COOKIE, &verdict.edits)?;
-        if let Some(cookie) = verdict.insert {
-            resp.append_header(SET_COOKIE, cookie)?;
-        }
-        if verdict.cache_private {
-            resp.append_header(CACHE_CONTROL, PRIVATE.clone())?;
-        }
-        ctx.server_flag = verdict.flag;
+        self.cookie_response(session, resp, ctx, status)?;
+        self.app_session_learn(resp, ctx);
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tether::demo::echo::{self, Behaviour, EchoHandle};
 
+use super::admin::Admin;
 use super::haproxy::Haproxy;
 use super::http::{Request, Response};
 use super::ports::free_addr;
@@ -57,6 +58,8 @@ pub struct Pair {
     pub addrs: Vec<SocketAddr>,
     pub haproxy_addr: SocketAddr,
     pub tether_addr: SocketAddr,
+    /// tether's admin API.
+    pub admin: Admin,
     /// Requests sent through both so far: each is logged before the next is sent, so
     /// that the n-th log line of either proxy is the n-th request.
     sent: std::cell::Cell<usize>,
@@ -190,6 +193,7 @@ impl Pair {
         }
         let haproxy_addr = free_addr();
         let tether_addr = free_addr();
+        let admin_addr = free_addr();
 
         let mut hcfg = format!(
             "global\n    log stdout format raw local0 info\n\
@@ -201,7 +205,7 @@ impl Pair {
             hcfg.push_str(&format!("    server {} {} {}\n", s.name, addr, s.haproxy));
         }
         let mut tcfg = format!(
-            "access_log: stdout\n\
+            "access_log: stdout\nadmin: {{ listen: \"{admin_addr}\" }}\n\
              frontends:\n  - name: fe\n    listen: [\"{tether_addr}\"]\n    backend: be\n\
              backends:\n  - name: be\n{timeouts}{tether_backend}\n    servers:\n",
             timeouts = if tether_backend.contains("timeouts:") {
@@ -224,7 +228,7 @@ impl Pair {
         tcfg.push_str("pingora: { threads: 1, grace_period_seconds: 1, graceful_shutdown_timeout_seconds: 1 }\n");
 
         let haproxy = Haproxy::start(&hcfg);
-        let tether = Tether::start(&tcfg, tether_addr, None);
+        let tether = Tether::start(&tcfg, tether_addr, Some(admin_addr));
         Pair {
             haproxy,
             tether,
@@ -232,8 +236,20 @@ impl Pair {
             addrs,
             haproxy_addr,
             tether_addr,
+            admin: Admin::new(admin_addr),
             sent: std::cell::Cell::new(0),
         }
+    }
+
+    /// Sets a server's administrative state in both proxies (HAProxy's runtime API and
+    /// tether's admin API).
+    pub fn set_state(&self, server: &str, state: &str) {
+        assert_eq!(
+            self.haproxy
+                .cli(&format!("set server be/{server} state {state}")),
+            "\n"
+        );
+        self.admin.set_state("be", server, state);
     }
 
     /// Sends `req` to HAProxy, then to tether.

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use tether::demo::echo::{self as echo_server, EchoHandle};
+
 use super::http::Request;
 use super::ports::wait_for_port;
 
@@ -173,4 +175,36 @@ pub fn check_str(yaml: &str) -> (i32, String, String) {
     let path: PathBuf = dir.path().join("check.yaml");
     std::fs::write(&path, yaml).expect("write");
     check(&path)
+}
+
+/// An echo backend on an ephemeral port.
+pub fn echo(name: &str) -> EchoHandle {
+    echo_server::spawn(name, "127.0.0.1:0".parse().expect("addr")).expect("echo server")
+}
+
+/// A config with one frontend on `listen` and backend `be` made of `servers`
+/// (`(name, address, extra yaml)`), plus `backend_extra` lines (4-space indented).
+pub fn config(
+    listen: SocketAddr,
+    backend_extra: &str,
+    servers: &[(&str, SocketAddr, &str)],
+    top: &str,
+) -> String {
+    let mut s = format!(
+        "{top}\nfrontends:\n  - name: fe\n    listen: [\"{listen}\"]\n    backend: be\nbackends:\n  - name: be\n{backend_extra}\n    servers:\n"
+    );
+    for (name, addr, extra) in servers {
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(", {extra}")
+        };
+        s.push_str(&format!(
+            "      - {{ name: {name}, address: \"{addr}\", cookie: {name}{extra} }}\n"
+        ));
+    }
+    s.push_str(
+        "pingora: { threads: 2, grace_period_seconds: 30, graceful_shutdown_timeout_seconds: 1 }\n",
+    );
+    s
 }

@@ -207,6 +207,11 @@ fn analyse(
     } else {
         !connection_close
     };
+    // Like PHP's `session.use_trans_sid` or a servlet's `;jsessionid=`: an id in the URL
+    // is a session too, so no new one is issued.
+    if let Some(session) = ctx.session_cookie {
+        carries_session_cookie |= uri_carries_session(uri.as_bytes(), session.as_bytes());
+    }
     let is_get_or_head = method == "GET" || method == "HEAD";
     let path = uri.split('?').next().unwrap_or(uri);
     let json =
@@ -427,4 +432,16 @@ fn parse_flag(value: &[u8]) -> Option<bool> {
 /// RFC 9110 `tchar`.
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Whether the URI carries `<name>=` as a path parameter (`;name=`) or in the query
+/// (`?name=`, `&name=`), the name compared case-insensitively.
+pub(super) fn uri_carries_session(uri: &[u8], name: &[u8]) -> bool {
+    uri.iter().enumerate().any(|(i, &c)| {
+        matches!(c, b';' | b'?' | b'&')
+            && uri
+                .get(i + 1..i + 1 + name.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && uri.get(i + 1 + name.len()) == Some(&b'=')
+    })
 }

@@ -510,3 +510,14 @@ async fn aborting_serve_closes_listener_and_connections() {
     assert!(matches!(after, Ok(0) | Err(_)), "{after:?}");
     assert!(TcpStream::connect(addr).await.is_err(), "listener closed");
 }
+
+#[test]
+fn session_in_the_url_counts_as_carried() {
+    use super::head::uri_carries_session as carries;
+    assert!(carries(b"/a;jsessionid=x", b"JSESSIONID"));
+    assert!(carries(b"/a?x=1&PHPSESSID=y", b"PHPSESSID"));
+    assert!(carries(b"/a?phpsessid=y", b"PHPSESSID"));
+    assert!(!carries(b"/a?xphpsessid=y", b"PHPSESSID"));
+    assert!(!carries(b"/a?PHPSESSID", b"PHPSESSID"));
+    assert!(!carries(b"/PHPSESSID=y", b"PHPSESSID"));
+}

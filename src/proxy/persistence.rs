@@ -1,0 +1,149 @@
+//! Wiring the persistence core into the request and response phases: the persistence
+//! cookie (`persist`) and the learned session table (`persist::appsession`). Decisions are
+//! made by the core; this file only gathers their inputs and applies their outputs.
+
+use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
+use http::HeaderValue;
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::proxy::Session;
+
+use crate::persist::appsession::{AppSessions, Outcome, RequestParts};
+use crate::persist::{
+    self, analyse_request, analyse_response, PersistOverride, RequestContext, ResponseContext,
+};
+
+use super::{client_ip, headers, Proxy, RequestCtx};
+
+static PRIVATE: HeaderValue = HeaderValue::from_static("private");
+
+impl Proxy {
+    /// The persistence cookie: may choose the server (the request is then DIRECT) and
+    /// says how our cookie leaves the forwarded request.
+    pub(super) fn cookie_request(&self, session: &Session, ctx: &mut RequestCtx) {
+        let be = &self.backend;
+        let Some(policy) = &be.cookie else {
+            return;
+        };
+        let cookies = headers::values(&session.req_header().headers, &COOKIE);
+        let verdict = analyse_request(
+            policy,
+            &cookies,
+            &RequestContext {
+                now: ctx.now,
+                option_persist: be.persist,
+                rule: ctx.rule,
+                assigned: None,
+            },
+            |i| be.pool.get(i).is_none_or(|s| s.is_stopped()),
+        );
+        ctx.server = verdict.server;
+        ctx.direct = verdict.server.is_some();
+        ctx.client_flag = verdict.flag;
+        ctx.last_date = verdict.last_date;
+        ctx.first_date = verdict.first_date;
+        ctx.cookie_edits = verdict.edits;
+    }
+
+    /// The session table: routes the request when the cookie did not and the id's
+    /// server can take it (HAProxy's persistence test: not stopped, or `persist` /
+    /// `force_persist`).
+    pub(super) fn app_session_lookup(
+        &self,
+        app: &AppSessions,
+        session: &Session,
+        ctx: &mut RequestCtx,
+    ) {
+        let be = &self.backend;
+        let req = session.req_header();
+        let cookies = headers::values(&req.headers, &COOKIE);
+        let header = match &app.header {
+            Some(name) => headers::values(&req.headers, name),
+            None => headers::Values::new(),
+        };
+        let mut verdict = app.on_request(
+            &RequestParts {
+                method: &req.method,
+                target: req.raw_path(),
+                cookies: &cookies,
+                header: &header,
+                client: client_ip(session),
+            },
+            ctx.now,
+        );
+        if verdict.hit {
+            if ctx.server.is_some() {
+                verdict.outcome = Outcome::Skipped;
+            } else {
+                let persisted = be.persist || ctx.rule == PersistOverride::Force;
+                match verdict.owner.and_then(|i| be.pool.get(i).map(|s| (i, s))) {
+                    Some((i, server)) if persisted || !server.is_stopped() => {
+                        ctx.server = Some(i);
+                        ctx.direct = true;
+                    }
+                    _ => verdict.outcome = Outcome::ServerDown,
+                }
+            }
+        }
+        ctx.app = Some(verdict);
+    }
+
+    /// The server's Set-Cookie lines are processed (deleted, rewritten, prefixed) and our
+    /// own Set-Cookie is appended after all of the server's headers.
+    pub(super) fn cookie_response(
+        &self,
+        session: &Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+        status: u16,
+    ) -> Result<()> {
+        let Some(policy) = &self.backend.cookie else {
+            return Ok(());
+        };
+        let req = session.req_header();
+        let cacheable =
+            policy.spec().nocache && persist::is_cacheable(&req.method, status, &resp.headers);
+        let verdict = {
+            let set_cookies = headers::values(&resp.headers, &SET_COOKIE);
+            analyse_response(
+                policy,
+                &set_cookies,
+                &ResponseContext {
+                    now: ctx.now,
+                    served: ctx.server,
+                    direct: ctx.direct,
+                    ignore_persist: ctx.rule == PersistOverride::Ignore,
+                    is_post: req.method == http::Method::POST,
+                    status,
+                    cacheable,
+                    last_date: ctx.last_date,
+                    first_date: ctx.first_date,
+                },
+            )
+        };
+        headers::apply_to_response(resp, &SET_COOKIE, &verdict.edits)?;
+        if let Some(cookie) = verdict.insert {
+            resp.append_header(SET_COOKIE, cookie)?;
+        }
+        if verdict.cache_private {
+            resp.append_header(CACHE_CONTROL, PRIVATE.clone())?;
+        }
+        ctx.server_flag = verdict.flag;
+        Ok(())
+    }
+
+    /// The session table learns which server served the request's id, or forgets an
+    /// id the application deleted.
+    pub(super) fn app_session_learn(&self, resp: &ResponseHeader, ctx: &mut RequestCtx) {
+        let (Some(app), Some(served)) = (&self.backend.app_sessions, ctx.server) else {
+            return;
+        };
+        if ctx.rule == PersistOverride::Ignore {
+            return;
+        }
+        let set_cookies = headers::values(&resp.headers, &SET_COOKIE);
+        let request = ctx.app.take().unwrap_or_default();
+        ctx.app_learning = app.on_response(&set_cookies, &request, served, ctx.now);
+        ctx.app = Some(request);
+    }
+}
