@@ -15,7 +15,7 @@ use common::tether::{config, Tether};
 use tether::demo::echo::{self, Behaviour, EchoHandle};
 
 struct Setup {
-    _tether: Tether,
+    tether: Tether,
     servers: Vec<EchoHandle>,
     listen: SocketAddr,
     admin: Admin,
@@ -41,7 +41,7 @@ fn start(backend_extra: &str, behaviour: impl Fn(&str) -> Behaviour) -> Setup {
     );
     let tether = Tether::start(&yaml, listen, Some(admin));
     Setup {
-        _tether: tether,
+        tether,
         servers,
         listen,
         admin: Admin::new(admin),
@@ -226,6 +226,11 @@ fn deleting_the_application_cookie_forgets_the_session() {
         .expect("logout");
     assert_eq!(logout.server(), first.server());
     assert_eq!(s.admin.json("/api/backends/be/app_sessions")["entries"], 0);
+    // Without a persistence cookie the log's cookie flags tell the table's story:
+    // no id / learned, then id honoured / deleted.
+    let lines = s.tether.log_lines(2);
+    assert!(lines[0].contains(" --NI "), "{}", lines[0]);
+    assert!(lines[1].contains(" --VD "), "{}", lines[1]);
 }
 
 #[test]
