@@ -31,6 +31,8 @@ pub struct Backend {
     pub redispatch_after: i32,
     pub retries: u32,
     pub failover: bool,
+    /// `health_check:` (probed by `crate::health`).
+    pub health_check: Option<config::HealthCheck>,
     pub connect_timeout: Duration,
     pub server_timeout: Duration,
     pub queue_timeout: Duration,
@@ -135,6 +137,7 @@ impl Backend {
             redispatch_after,
             retries: cfg.retries,
             failover: cfg.failover,
+            health_check: cfg.health_check.clone(),
             connect_timeout: cfg.timeouts.connect,
             server_timeout: cfg.timeouts.server,
             queue_timeout: cfg.timeouts.queue,

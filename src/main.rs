@@ -27,6 +27,8 @@ enum Command {
     Check(ConfigArg),
     /// Start three demo backends and a proxy in front of them, and show stickiness.
     Demo(tether::demo::DemoArgs),
+    /// Talk to a running tether's admin API (servers, states, weights, sessions).
+    Ctl(tether::ctl::CtlArgs),
 }
 
 #[derive(Args)]
@@ -102,6 +104,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Ctl(args) => match tether::ctl::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tether ctl: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Demo(args) => {
             init_logging();
             match tether::demo::run(args) {

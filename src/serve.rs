@@ -12,6 +12,7 @@ use crate::access_log::AccessLog;
 use crate::admin::AdminApi;
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::health::HealthChecks;
 use crate::proxy::shutdown::{ExitWhenIdle, InFlight};
 use crate::proxy::Proxy;
 use crate::sweeper::Sweeper;
@@ -100,6 +101,15 @@ pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
         // One thread is plenty for the admin API; it must not compete with traffic.
         service.threads = Some(1);
         server.add_service(service);
+    }
+
+    if backends.iter().any(|b| b.health_check.is_some()) {
+        server.add_service(background_service(
+            "health checks",
+            HealthChecks {
+                backends: backends.clone(),
+            },
+        ));
     }
 
     if backends.iter().any(|b| b.app_sessions.is_some()) {

@@ -276,3 +276,49 @@ fn hash_balancing_map_based_and_consistent() {
         }
     }
 }
+
+/// States and weights changed at run time (HAProxy's stats socket, tether's admin API)
+/// between requests: the same servers are picked, persistent clients are kept or moved
+/// alike, and the round robin resumes identically.
+#[test]
+fn runtime_state_and_weight_changes() {
+    skip_without_haproxy!();
+    let p = Pair::start(
+        &three("cookie s2", "cookie: s2"),
+        &format!("    balance roundrobin\n{COOKIE_H}"),
+        &format!("    balance: roundrobin\n{COOKIE_T}"),
+    );
+    let mut n = 0;
+    let mut step = |what: &str, req: Request| {
+        p.agree(what, &req);
+        p.assert_flags(n, what);
+        n += 1;
+    };
+    for _ in 0..4 {
+        step("all ready", get());
+    }
+    p.set_state("s2", "drain");
+    step("s2 drained: its client stays", with_cookie("SRV=s2"));
+    for _ in 0..3 {
+        step("s2 drained: new client", get());
+    }
+    p.set_state("s2", "maint");
+    step("s2 in maint: its client moves", with_cookie("SRV=s2"));
+    p.set_state("s2", "ready");
+    for _ in 0..4 {
+        step("s2 back", get());
+    }
+    p.set_weight("s1", 3);
+    for _ in 0..10 {
+        step("s1 weight 3", get());
+    }
+    p.set_weight("s3", 0);
+    step("s3 weight 0: its client stays", with_cookie("SRV=s3"));
+    for _ in 0..5 {
+        step("s3 weight 0: new client", get());
+    }
+    p.set_weight("s3", 1);
+    for _ in 0..6 {
+        step("s3 weight back", get());
+    }
+}

@@ -8,6 +8,20 @@ use crate::pool::{RetryAction, Slot};
 
 use super::shutdown::InFlightGuard;
 
+/// How the next attempt differs from the failed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// HAProxy's rule after a failed connection (same server or redispatch, maybe after a
+    /// turnaround); counted in the log's retries.
+    Connect(RetryAction),
+    /// A pooled connection the server had closed: the same server on a fresh connection,
+    /// not counted (HAProxy never sees these).
+    StaleConnection,
+    /// A safe request that failed before any response byte reached the client: another
+    /// server, counted as a retry and a redispatch.
+    Failover,
+}
+
 /// What tether decided for one request, and what happened to it.
 pub struct RequestCtx {
     pub accepted: SystemTime,
@@ -42,7 +56,9 @@ pub struct RequestCtx {
     pub retries: u32,
     pub redispatched: bool,
     /// Decision taken after the last failure, applied by the next `upstream_peer`.
-    pub pending_retry: Option<RetryAction>,
+    pub pending_retry: Option<Retry>,
+    /// A failed reused (pooled) connection was already retried on the same server.
+    pub stale_retry_done: bool,
     pub reused_connection: bool,
 
     pub t_request: Option<Duration>,
@@ -80,6 +96,7 @@ impl RequestCtx {
             retries: 0,
             redispatched: false,
             pending_retry: None,
+            stale_retry_done: false,
             reused_connection: false,
             t_request: None,
             t_queue: None,

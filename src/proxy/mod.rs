@@ -40,7 +40,7 @@ use crate::persist::appsession::Outcome;
 use crate::persist::{ClientFlag, PersistOverride};
 use crate::pool::{after_connect_failure, RetryAction, RetryInput};
 
-pub use ctx::RequestCtx;
+pub use ctx::{RequestCtx, Retry};
 use errors::ErrorPage;
 use shutdown::InFlight;
 
@@ -126,7 +126,7 @@ impl ProxyHttp for Proxy {
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
         match ctx.pending_retry.take() {
-            Some(RetryAction::Retry { redispatch, wait }) => {
+            Some(Retry::Connect(RetryAction::Retry { redispatch, wait })) => {
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
@@ -135,7 +135,11 @@ impl ProxyHttp for Proxy {
                     self.redispatch(session, ctx);
                 }
             }
-            Some(RetryAction::GiveUp) | None => {}
+            Some(Retry::Failover) => {
+                ctx.retries += 1;
+                self.redispatch(session, ctx);
+            }
+            Some(Retry::StaleConnection | Retry::Connect(RetryAction::GiveUp)) | None => {}
         }
         if ctx.server.is_none() {
             ctx.server = self.balance(session, None);
@@ -183,16 +187,19 @@ impl ProxyHttp for Proxy {
                 e.set_retry(false);
             }
             RetryAction::Retry { .. } => {
-                ctx.pending_retry = Some(action);
+                ctx.pending_retry = Some(Retry::Connect(action));
                 e.set_retry(true);
             }
         }
         e
     }
 
-    /// A request that failed on a reused (pooled) upstream connection before any
-    /// response byte is retried on the same server, as Pingora does by default for
-    /// idempotent requests; it is not counted as a connection retry.
+    /// An error after the connection was made. A safe request (GET, HEAD, OPTIONS,
+    /// TRACE) that failed before any response byte reached the client — reset, closed
+    /// without an answer, broken answer — is retried: once on the same server when the
+    /// connection was a reused pooled one (the server may just have closed it), otherwise
+    /// on another server, so a server dying under load costs its clients no error. Other
+    /// requests keep Pingora's policy (idempotent ones retried on reused connections only).
     fn error_while_proxy(
         &self,
         peer: &HttpPeer,
@@ -202,19 +209,30 @@ impl ProxyHttp for Proxy {
         client_reused: bool,
     ) -> Box<Error> {
         let mut e = e.more_context(format!("Peer: {peer}"));
-        if !session.req_header().method.is_idempotent() || session.as_ref().retry_buffer_truncated()
-        {
-            e.set_retry(false);
-        } else {
-            e.retry.decide_reuse(client_reused);
-        }
-        if e.retry() {
-            ctx.pending_retry = Some(RetryAction::Retry {
-                redispatch: false,
-                wait: Duration::ZERO,
+        let method = &session.req_header().method;
+        let safe = matches!(
+            *method,
+            http::Method::GET | http::Method::HEAD | http::Method::OPTIONS | http::Method::TRACE
+        );
+        let nothing_sent =
+            session.response_written().is_none() && !session.as_ref().retry_buffer_truncated();
+        if safe && nothing_sent {
+            e.set_retry(true);
+            ctx.pending_retry = Some(if client_reused && !ctx.stale_retry_done {
+                ctx.stale_retry_done = true;
+                Retry::StaleConnection
+            } else {
+                Retry::Failover
             });
-            // Not a new attempt in HAProxy's sense: undo the retry count it will add.
-            ctx.retries = ctx.retries.saturating_sub(1);
+        } else {
+            if !method.is_idempotent() || session.as_ref().retry_buffer_truncated() {
+                e.set_retry(false);
+            } else {
+                e.retry.decide_reuse(client_reused);
+            }
+            if e.retry() {
+                ctx.pending_retry = Some(Retry::StaleConnection);
+            }
         }
         e
     }

@@ -252,6 +252,19 @@ impl Pair {
         self.admin.set_state("be", server, state);
     }
 
+    /// Sets a server's weight in both proxies.
+    pub fn set_weight(&self, server: &str, weight: u32) {
+        let answer = self
+            .haproxy
+            .cli(&format!("set server be/{server} weight {weight}"));
+        assert!(answer.trim().is_empty(), "haproxy: {answer}");
+        let r = self.admin.put(
+            &format!("/api/backends/be/servers/{server}/weight"),
+            &format!("{{\"weight\":{weight}}}"),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+
     /// Sends `req` to HAProxy, then to tether.
     pub fn both(&self, req: &Request) -> (Response, Response) {
         let h = req
