@@ -154,13 +154,22 @@ fn a_hanging_check_is_cut_by_its_timeout_and_tcp_checks_work() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    let first_check = Arc::new(std::sync::Mutex::new(String::new()));
     let holder = {
-        let stop = stop.clone();
+        let (stop, first_check) = (stop.clone(), first_check.clone());
         silent.set_nonblocking(true).unwrap();
         thread::spawn(move || {
             let mut held = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                if let Ok((c, _)) = silent.accept() {
+                if let Ok((mut c, _)) = silent.accept() {
+                    let mut buf = [0u8; 1024];
+                    c.set_nonblocking(false).unwrap();
+                    c.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+                    let n = std::io::Read::read(&mut c, &mut buf).unwrap_or(0);
+                    let mut first = first_check.lock().unwrap();
+                    if first.is_empty() {
+                        *first = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    }
                     held.push(c);
                 }
                 thread::sleep(Duration::from_millis(5));

@@ -34,21 +34,19 @@ impl BackgroundService for HealthChecks {
             let Some(cfg) = &backend.health_check else {
                 continue;
             };
-            let probe = match Probe::new(cfg) {
-                Ok(p) => Arc::new(p),
-                Err(e) => {
-                    log::error!("backend {}: health checks disabled: {e}", backend.name);
+            for (idx, server) in backend.pool.servers().iter().enumerate() {
+                if !server.check {
                     continue;
                 }
-            };
-            for (idx, server) in backend.pool.servers().iter().enumerate() {
-                if server.check {
-                    tasks.spawn(check_loop(
-                        backend.clone(),
-                        idx,
-                        probe.clone(),
-                        shutdown.clone(),
-                    ));
+                match Probe::new(cfg, server.addr) {
+                    Ok(probe) => {
+                        tasks.spawn(check_loop(backend.clone(), idx, probe, shutdown.clone()));
+                    }
+                    Err(e) => log::error!(
+                        "server {}/{}: health checks disabled: {e}",
+                        backend.name,
+                        server.name
+                    ),
                 }
             }
         }
@@ -56,12 +54,7 @@ impl BackgroundService for HealthChecks {
     }
 }
 
-async fn check_loop(
-    backend: Arc<Backend>,
-    idx: usize,
-    probe: Arc<Probe>,
-    mut shutdown: ShutdownWatch,
-) {
+async fn check_loop(backend: Arc<Backend>, idx: usize, probe: Probe, mut shutdown: ShutdownWatch) {
     let Some(cfg) = backend.health_check.clone() else {
         return;
     };

@@ -35,7 +35,10 @@ pub struct Probe {
 const STATUS_ERROR: &str = "unexpected status";
 
 impl Probe {
-    pub fn new(cfg: &HealthCheck) -> Result<Self, String> {
+    /// The check of one server. HTTP checks send `Host: <health_check.host>`, or the
+    /// server's address when none is configured (HTTP/1.1 requires a Host, and servers
+    /// such as nginx refuse requests without one).
+    pub fn new(cfg: &HealthCheck, server: SocketAddr) -> Result<Self, String> {
         let check: Box<dyn PingoraCheck + Send + Sync> = match cfg.kind {
             CheckKind::Tcp => {
                 let mut tcp = TcpHealthCheck::new();
@@ -43,14 +46,12 @@ impl Probe {
                 tcp
             }
             CheckKind::Http => {
-                let host = cfg.host.clone().unwrap_or_default();
+                let host = cfg.host.clone().unwrap_or_else(|| server.to_string());
                 let mut http = HttpHealthCheck::new(&host, false);
                 let mut req = RequestHeader::build(cfg.method.as_str(), cfg.path.as_bytes(), None)
                     .map_err(|e| format!("health_check: {e}"))?;
-                if !host.is_empty() {
-                    req.insert_header("Host", host.as_str())
-                        .map_err(|e| format!("health_check.host: {e}"))?;
-                }
+                req.insert_header("Host", host.as_str())
+                    .map_err(|e| format!("health_check.host: {e}"))?;
                 req.insert_header("Connection", "close")
                     .map_err(|e| format!("health_check: {e}"))?;
                 http.req = req;
