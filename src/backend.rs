@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::balance::{Algorithm, Balancer};
 use crate::conditions::PersistRules;
 use crate::config;
+use crate::metrics::BackendMetrics;
 use crate::persist::appsession::{
     AppSessions, CookieName, IdSource, IdSpec, SessionTable, UrlMode,
 };
@@ -31,6 +32,8 @@ pub struct Backend {
     pub redispatch_after: i32,
     pub retries: u32,
     pub failover: bool,
+    /// Per-request metric handles (label children resolved once).
+    pub metrics: BackendMetrics,
     /// `health_check:` (probed by `crate::health`).
     pub health_check: Option<config::HealthCheck>,
     pub connect_timeout: Duration,
@@ -137,6 +140,13 @@ impl Backend {
             redispatch_after,
             retries: cfg.retries,
             failover: cfg.failover,
+            metrics: BackendMetrics::new(
+                &cfg.name,
+                &cfg.servers
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect::<Vec<_>>(),
+            ),
             health_check: cfg.health_check.clone(),
             connect_timeout: cfg.timeouts.connect,
             server_timeout: cfg.timeouts.server,
@@ -234,4 +244,26 @@ fn id_spec(a: &config::AppSession) -> IdSpec {
 
 fn secs_u32(d: Option<Duration>) -> u32 {
     d.map_or(0, |d| d.as_secs().min(u32::MAX as u64) as u32)
+}
+
+impl Backend {
+    /// Brings the scrape-time gauges up to date (server states, load, sessions).
+    pub fn refresh_metrics(&self) {
+        for (i, s) in self.pool.servers().iter().enumerate() {
+            self.metrics.set_server_gauges(
+                i,
+                s.admin_state(),
+                s.health(),
+                s.weight(),
+                s.active_requests(),
+                s.queued_requests(),
+                self.app_sessions.as_ref().map(|a| a.sessions_of(i)),
+            );
+        }
+        if let Some(app) = &self.app_sessions {
+            let stats = app.table.stats();
+            self.metrics
+                .set_table_totals(stats.evictions, stats.expirations);
+        }
+    }
 }

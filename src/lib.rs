@@ -19,6 +19,7 @@ pub mod ctl;
 pub mod demo;
 pub mod health;
 pub mod http_value;
+pub mod metrics;
 pub mod persist;
 pub mod pool;
 pub mod proxy;

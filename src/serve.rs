@@ -68,9 +68,10 @@ pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
         let proxy = Proxy {
             frontend: fe.name.clone(),
             timeout_client: fe.timeout_client,
-            backend,
+            backend: backend.clone(),
             log: access_log.clone(),
             in_flight: in_flight.clone(),
+            request_seconds: crate::metrics::request_duration(&fe.name, &backend.name),
         };
         let mut service = pingora::proxy::http_proxy_service_with_name(
             &server_conf,

@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 /// A successful answer.
 pub enum Reply {
     Json(Value),
+    /// Prometheus' text exposition format.
+    Text(Vec<u8>),
     NoContent,
 }
 
@@ -55,6 +57,12 @@ impl Reply {
     pub fn into_response(self) -> Response<Vec<u8>> {
         match self {
             Reply::Json(body) => json_response(StatusCode::OK, body),
+            Reply::Text(body) => Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+                .header("content-length", body.len())
+                .body(body)
+                .unwrap_or_default(),
             Reply::NoContent => Response::builder()
                 .status(StatusCode::NO_CONTENT)
                 .body(Vec::new())

@@ -28,6 +28,12 @@ impl AdminApi {
         let segments: Vec<&str> = call.path.trim_matches('/').split('/').collect();
         match (call.method, segments.as_slice()) {
             (&Method::GET, ["healthz"]) => Ok(Reply::Json(json!({ "status": "ok" }))),
+            (&Method::GET, ["metrics"]) => {
+                for b in &self.backends {
+                    b.refresh_metrics();
+                }
+                Ok(Reply::Text(crate::metrics::render()))
+            }
             (&Method::GET, ["api", "backends"]) => Ok(Reply::Json(Value::Array(
                 self.backends.iter().map(|b| views::backend(b)).collect(),
             ))),

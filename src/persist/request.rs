@@ -55,6 +55,9 @@ pub struct RequestVerdict {
     pub first_date: u32,
     /// Edits of the `Cookie` header list; empty (no allocation) when nothing changes.
     pub edits: Vec<HeaderEdit>,
+    /// A server the cookie named but that was stopped (maint or down) and therefore not
+    /// used: tells the metrics why the client was moved.
+    pub stopped: Option<usize>,
 }
 
 /// Analyses the `Cookie` headers of a request.
@@ -80,6 +83,7 @@ pub fn analyse_request(
         first_date: 0,
         assigned: ctx.assigned.is_some(),
         server: None,
+        stopped: None,
     };
     let mut edits = Vec::new();
     for (index, value) in cookie_headers.iter().enumerate() {
@@ -98,6 +102,7 @@ pub fn analyse_request(
         last_date: txn.last_date,
         first_date: txn.first_date,
         edits,
+        stopped: txn.stopped,
     }
 }
 
@@ -114,6 +119,7 @@ struct Txn<'a, F> {
     /// `s->flags & SF_ASSIGNED`.
     assigned: bool,
     server: Option<usize>,
+    stopped: Option<usize>,
 }
 
 impl<F: Fn(usize) -> bool> Txn<'_, F> {
@@ -257,6 +263,7 @@ impl<F: Fn(usize) -> bool> Txn<'_, F> {
                 }
                 // A stopped server with this value: remember it and look for another one.
                 self.flag = ClientFlag::Down;
+                self.stopped = Some(idx);
             }
         }
         // HAProxy tests `!(txn->flags & (TX_CK_DOWN|TX_CK_EXPIRED|TX_CK_OLD))`; those

@@ -55,6 +55,10 @@ pub struct RequestCtx {
     /// Retries made (logged like HAProxy's `%rc`).
     pub retries: u32,
     pub redispatched: bool,
+    /// The server that failed the request before it was moved (for the metrics).
+    pub redispatched_from: Option<usize>,
+    /// The stopped server the persistence cookie named (for the metrics).
+    pub cookie_stopped: Option<usize>,
     /// Decision taken after the last failure, applied by the next `upstream_peer`.
     pub pending_retry: Option<Retry>,
     /// A failed reused (pooled) connection was already retried on the same server.
@@ -95,6 +99,8 @@ impl RequestCtx {
             failures: 0,
             retries: 0,
             redispatched: false,
+            redispatched_from: None,
+            cookie_stopped: None,
             pending_retry: None,
             stale_retry_done: false,
             reused_connection: false,

@@ -4,12 +4,43 @@ use pingora::proxy::Session;
 use pingora::{Error, ErrorSource, ErrorType};
 
 use crate::access_log::Entry;
+use crate::metrics::{self, Facts, Record};
 use crate::persist::appsession::{Learned, Learning, Outcome};
 use crate::persist::CookieMode;
 
 use super::{Proxy, RequestCtx};
 
 impl Proxy {
+    /// Counts the finished request once in the backend's metrics.
+    pub(super) fn record_metrics(&self, session: &Session, ctx: &RequestCtx) {
+        let be = &self.backend;
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let stopped_state = ctx
+            .cookie_stopped
+            .and_then(|i| be.pool.get(i))
+            .map(|s| (s.admin_state(), s.health()));
+        let reason = metrics::reason(&Facts {
+            cookie: matches!(be.cookie_mode(), Some(m) if m != CookieMode::Passive),
+            client_flag: ctx.client_flag,
+            rule: ctx.rule,
+            direct: ctx.direct,
+            redispatched: ctx.redispatched,
+            stopped_state,
+            app: ctx.app.as_ref().map(|a| (a.outcome, ctx.app_learning)),
+        });
+        be.metrics.record(&Record {
+            server: ctx.server.filter(|_| ctx.t_connect.is_some()),
+            status,
+            reason,
+            server_flag: ctx.server_flag,
+            retries: ctx.retries,
+            redispatched_from: ctx.redispatched_from,
+            upstream: ctx.t_response,
+        });
+        self.request_seconds
+            .observe(ctx.started.elapsed().as_secs_f64());
+    }
+
     pub(super) fn log_request(&self, session: &Session, e: Option<&Error>, ctx: &RequestCtx) {
         if !self.log.is_enabled() {
             return;

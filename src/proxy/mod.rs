@@ -39,6 +39,7 @@ use crate::backend::Backend;
 use crate::persist::appsession::Outcome;
 use crate::persist::{ClientFlag, PersistOverride};
 use crate::pool::{after_connect_failure, RetryAction, RetryInput};
+use pingora_prometheus::prometheus::Histogram;
 
 pub use ctx::{RequestCtx, Retry};
 use errors::ErrorPage;
@@ -51,6 +52,8 @@ pub struct Proxy {
     pub backend: Arc<Backend>,
     pub log: Arc<AccessLog>,
     pub in_flight: Arc<InFlight>,
+    /// `tether_request_duration_seconds` for this frontend and backend.
+    pub request_seconds: Histogram,
 }
 
 fn client_ip(session: &Session) -> Option<IpAddr> {
@@ -335,6 +338,7 @@ impl ProxyHttp for Proxy {
     /// the next queued request.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         self.release_slot(ctx);
+        self.record_metrics(session, ctx);
         self.log_request(session, e, ctx);
     }
 }

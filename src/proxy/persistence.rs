@@ -43,6 +43,7 @@ impl Proxy {
         ctx.last_date = verdict.last_date;
         ctx.first_date = verdict.first_date;
         ctx.cookie_edits = verdict.edits;
+        ctx.cookie_stopped = verdict.stopped;
     }
 
     /// The session table: routes the request when the cookie did not and the id's

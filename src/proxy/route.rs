@@ -66,6 +66,9 @@ impl Proxy {
         let next = self.balance(session, previous);
         if next != previous && previous.is_some() {
             ctx.redispatched = true;
+            if ctx.redispatched_from.is_none() {
+                ctx.redispatched_from = previous;
+            }
             if ctx.client_flag == ClientFlag::Valid {
                 ctx.client_flag = ClientFlag::Down;
             }

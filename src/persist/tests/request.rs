@@ -40,9 +40,15 @@ fn stopped_server_sets_down_and_the_request_is_load_balanced() {
     assert_eq!((v.server, v.flag), (None, ClientFlag::Down));
     let v = req_with(&p, &["SRV=s2"], &ctx(), &[S2]);
     assert_eq!((v.server, v.flag), (None, ClientFlag::Down));
+    assert_eq!(
+        v.stopped,
+        Some(S2),
+        "the stopped server is named for the metrics"
+    );
     // other servers being stopped does not matter
     let v = req_with(&p, &["SRV=s2"], &ctx(), &[S1, S3, S4]);
     assert_eq!((v.server, v.flag), (Some(S2), ClientFlag::Valid));
+    assert_eq!(v.stopped, None);
 }
 
 #[test]
@@ -118,6 +124,7 @@ fn no_persistence_cookie_gives_flag_none() {
                 last_date: 0,
                 first_date: 0,
                 edits: vec![],
+                stopped: None,
             }
         );
     }
