@@ -29,6 +29,8 @@ enum Command {
     Demo(tether::demo::DemoArgs),
     /// Talk to a running tether's admin API (servers, states, weights, sessions).
     Ctl(tether::ctl::CtlArgs),
+    /// Run one of the demo's tiny backends on its own (for benchmarks and experiments).
+    Backend(BackendArgs),
 }
 
 #[derive(Args)]
@@ -36,6 +38,19 @@ struct ConfigArg {
     /// The YAML configuration file.
     #[arg(short = 'c', long = "conf")]
     conf: PathBuf,
+}
+
+#[derive(Args)]
+struct BackendArgs {
+    /// Address to listen on.
+    #[arg(long)]
+    listen: std::net::SocketAddr,
+    /// Name sent in `x-server`.
+    #[arg(long, default_value = "s1")]
+    name: String,
+    /// Answer with an empty body instead of the JSON echo (benchmark ceiling).
+    #[arg(long)]
+    fast: bool,
 }
 
 #[derive(Args)]
@@ -111,6 +126,25 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Backend(args) => {
+            let mut behaviour = tether::demo::echo::Behaviour::default();
+            if args.fast {
+                behaviour = behaviour.with_fast();
+            }
+            match tether::demo::echo::spawn_with(&args.name, args.listen, behaviour) {
+                Ok(handle) => {
+                    println!("backend {} on http://{}/", args.name, handle.addr());
+                    // Serves until the process is stopped.
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                Err(e) => {
+                    eprintln!("tether backend: {}: {e}", args.listen);
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Demo(args) => {
             init_logging();
             match tether::demo::run(args) {
