@@ -13,6 +13,7 @@ use crate::persist::appsession::{
 };
 use crate::persist::{dynamic_cookie, CookieMode, CookiePolicy, CookieSpec};
 use crate::pool::{AdminState, Health, Pool, PoolView, Server};
+use pingora::upstreams::peer::HttpPeer;
 
 pub struct Backend {
     pub name: String,
@@ -32,6 +33,9 @@ pub struct Backend {
     pub redispatch_after: i32,
     pub retries: u32,
     pub failover: bool,
+    /// Each server's upstream peer, built once: a request clones it rather than building
+    /// one (address conversion, options) from scratch.
+    pub peers: Vec<HttpPeer>,
     /// Per-request metric handles (label children resolved once).
     pub metrics: BackendMetrics,
     /// `health_check:` (probed by `crate::health`).
@@ -140,6 +144,17 @@ impl Backend {
             redispatch_after,
             retries: cfg.retries,
             failover: cfg.failover,
+            peers: cfg
+                .servers
+                .iter()
+                .map(|s| {
+                    let mut peer = HttpPeer::new(s.address, false, String::new());
+                    peer.options.connection_timeout = Some(cfg.timeouts.connect);
+                    peer.options.read_timeout = Some(cfg.timeouts.server);
+                    peer.options.write_timeout = Some(cfg.timeouts.server);
+                    peer
+                })
+                .collect(),
             metrics: BackendMetrics::new(
                 &cfg.name,
                 &cfg.servers

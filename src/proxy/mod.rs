@@ -76,6 +76,10 @@ impl ProxyHttp for Proxy {
         RequestCtx::new()
     }
 
+    /// No downstream modules: Pingora's default installs a (disabled) compression module
+    /// whose per-request context costs an allocation and a few calls on every request.
+    fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {}
+
     /// Client-side timeouts (HAProxy `timeout client`) and in-flight accounting for the
     /// graceful stop.
     async fn early_request_filter(

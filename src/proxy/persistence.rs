@@ -102,9 +102,11 @@ impl Proxy {
             return Ok(());
         };
         let req = session.req_header();
-        let cacheable =
-            policy.spec().nocache && persist::is_cacheable(&req.method, status, &resp.headers);
-        let verdict = {
+        // Cacheability only matters when a cookie is inserted with `nocache`: the verdict
+        // is computed as if not cacheable, and `Cache-control: private` decided after, on
+        // the rare responses where it can apply (equivalent: cache_private = nocache ∧
+        // cacheable ∧ inserted).
+        let mut verdict = {
             let set_cookies = headers::values(&resp.headers, &SET_COOKIE);
             analyse_response(
                 policy,
@@ -116,12 +118,15 @@ impl Proxy {
                     ignore_persist: ctx.rule == PersistOverride::Ignore,
                     is_post: req.method == http::Method::POST,
                     status,
-                    cacheable,
+                    cacheable: false,
                     last_date: ctx.last_date,
                     first_date: ctx.first_date,
                 },
             )
         };
+        verdict.cache_private = verdict.insert.is_some()
+            && policy.spec().nocache
+            && persist::is_cacheable(&req.method, status, &resp.headers);
         headers::apply_to_response(resp, &SET_COOKIE, &verdict.edits)?;
         if let Some(cookie) = verdict.insert {
             resp.append_header(SET_COOKIE, cookie)?;

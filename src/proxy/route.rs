@@ -88,16 +88,11 @@ impl Proxy {
     }
 
     pub(super) fn peer_for(&self, idx: usize) -> Result<Box<HttpPeer>> {
-        let be = &self.backend;
-        let server = be
-            .pool
+        self.backend
+            .peers
             .get(idx)
-            .ok_or_else(|| Error::explain(ErrorType::InternalError, "server index out of range"))?;
-        let mut peer = HttpPeer::new(server.addr, false, String::new());
-        peer.options.connection_timeout = Some(be.connect_timeout);
-        peer.options.read_timeout = Some(be.server_timeout);
-        peer.options.write_timeout = Some(be.server_timeout);
-        Ok(Box::new(peer))
+            .map(|p| Box::new(p.clone()))
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "server index out of range"))
     }
 
     /// Waits for a connection slot on server `idx` (its `maxconn` queue). A full queue
