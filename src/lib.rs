@@ -25,3 +25,5 @@ pub mod pool;
 pub mod proxy;
 pub mod serve;
 pub mod sweeper;
+#[cfg(test)]
+mod test_rng;

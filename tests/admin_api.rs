@@ -4,51 +4,41 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::process::Command;
 
 use common::admin::Admin;
 use common::http::Request;
-use common::ports::free_addr;
-use common::tether::{binary, config, echo, Tether};
-use tether::demo::echo::EchoHandle;
+use common::rig::Rig;
+use common::tether::{binary, echo};
 
 struct Setup {
-    tether: Tether,
-    _servers: Vec<EchoHandle>,
-    listen: SocketAddr,
-    admin: Admin,
+    rig: Rig,
     token_file: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
+/// Two backends and an admin API whose changes need the token `s3cret`.
 fn start(backend_extra: &str) -> Setup {
     let servers = vec![echo("s1"), echo("s2")];
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("admin.token");
     std::fs::write(&token_file, "s3cret\n").unwrap();
-    let listen = free_addr();
-    let admin = free_addr();
     let list = [("s1", servers[0].addr(), ""), ("s2", servers[1].addr(), "")];
-    let top = format!(
-        "admin:\n  listen: \"{admin}\"\n  token_file: \"{}\"",
-        token_file.display()
-    );
-    let tether = Tether::start(
-        &config(listen, backend_extra, &list, &top),
-        listen,
-        Some(admin),
-    );
+    // Continues the rig's `admin:` map.
+    let top = format!("  token_file: \"{}\"", token_file.display());
+    let mut rig = Rig::start(backend_extra, servers, &list, &top);
+    rig.admin.token = Some("s3cret".into());
     Setup {
-        tether,
-        _servers: servers,
-        listen,
-        admin: Admin {
-            addr: admin,
-            token: Some("s3cret".into()),
-        },
+        rig,
         token_file,
         _dir: dir,
+    }
+}
+
+impl std::ops::Deref for Setup {
+    type Target = Rig;
+    fn deref(&self) -> &Rig {
+        &self.rig
     }
 }
 

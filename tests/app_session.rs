@@ -6,46 +6,14 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use common::admin::Admin;
 use common::http::{Request, Response};
-use common::ports::free_addr;
-use common::tether::{config, Tether};
-use tether::demo::echo::{self, Behaviour, EchoHandle};
-
-struct Setup {
-    tether: Tether,
-    servers: Vec<EchoHandle>,
-    listen: SocketAddr,
-    admin: Admin,
-}
+use common::rig::Rig;
+use tether::demo::echo::Behaviour;
 
 /// Three applications behind tether with `backend_extra` (4-space indented YAML).
-fn start(backend_extra: &str, behaviour: impl Fn(&str) -> Behaviour) -> Setup {
-    let servers: Vec<EchoHandle> = ["s1", "s2", "s3"]
-        .iter()
-        .map(|n| {
-            echo::spawn_with(n, "127.0.0.1:0".parse().expect("addr"), behaviour(n)).expect("echo")
-        })
-        .collect();
-    let listen = free_addr();
-    let admin = free_addr();
-    let list: Vec<(&str, SocketAddr, &str)> =
-        servers.iter().map(|s| (s.name(), s.addr(), "")).collect();
-    let yaml = config(
-        listen,
-        backend_extra,
-        &list,
-        &format!("admin:\n  listen: \"{admin}\""),
-    );
-    let tether = Tether::start(&yaml, listen, Some(admin));
-    Setup {
-        tether,
-        servers,
-        listen,
-        admin: Admin::new(admin),
-    }
+fn start(backend_extra: &str, behaviour: impl Fn(&str) -> Behaviour) -> Rig {
+    Rig::echo_with(backend_extra, &["s1", "s2", "s3"], behaviour)
 }
 
 fn session_id(r: &Response, name: &str) -> Option<String> {

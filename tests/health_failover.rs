@@ -15,49 +15,22 @@ use std::time::{Duration, Instant};
 use common::admin::Admin;
 use common::http::{Conn, Request};
 use common::ports::free_addr;
-use common::tether::{config, echo, Tether};
-use tether::demo::echo::EchoHandle;
+use common::rig::Rig;
+use common::tether::echo;
 
 const CHECK: &str = "    health_check: { type: http, method: GET, path: /health, interval: 200ms, timeout: 200ms, rise: 2, fall: 2 }";
 const INSERT: &str = "    cookie: { name: SRV, mode: insert, indirect: true, nocache: true }";
 
-struct Setup {
-    tether: Tether,
-    servers: Vec<EchoHandle>,
-    listen: SocketAddr,
-    admin: Admin,
-}
-
-fn start(backend_extra: &str, names: &[&str]) -> Setup {
-    let servers: Vec<EchoHandle> = names.iter().map(|n| echo(n)).collect();
-    let list: Vec<(&str, SocketAddr, &str)> = names
-        .iter()
-        .zip(&servers)
-        .map(|(n, s)| (*n, s.addr(), ""))
-        .collect();
-    start_with(backend_extra, servers, &list)
+fn start(backend_extra: &str, names: &[&str]) -> Rig {
+    Rig::echo(backend_extra, names)
 }
 
 fn start_with(
     backend_extra: &str,
-    servers: Vec<EchoHandle>,
+    servers: Vec<tether::demo::echo::EchoHandle>,
     list: &[(&str, SocketAddr, &str)],
-) -> Setup {
-    let listen = free_addr();
-    let admin = free_addr();
-    let yaml = config(
-        listen,
-        backend_extra,
-        list,
-        &format!("admin:\n  listen: \"{admin}\""),
-    );
-    let tether = Tether::start(&yaml, listen, Some(admin));
-    Setup {
-        tether,
-        servers,
-        listen,
-        admin: Admin::new(admin),
-    }
+) -> Rig {
+    Rig::start(backend_extra, servers, list, "")
 }
 
 fn health(admin: &Admin, s: &str) -> String {
@@ -306,7 +279,7 @@ fn consistent_hashing_moves_only_the_dead_servers_keys() {
         &["s1", "s2", "s3", "s4"],
     );
     let keys: Vec<String> = (0..2000).map(|i| format!("/item/{i}")).collect();
-    let map = |s: &Setup| -> HashMap<String, String> {
+    let map = |s: &Rig| -> HashMap<String, String> {
         keys.iter()
             .map(|k| {
                 let r = Request::get(k).send(s.listen).unwrap();

@@ -4,11 +4,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
 use common::admin::Admin;
 use common::http::Request;
 use common::ports::free_addr;
+use common::rig::Rig;
 use common::tether::{config, echo, Tether};
 
 fn metrics(admin: &Admin) -> String {
@@ -50,30 +50,8 @@ fn sample(text: &str, series: &str) -> f64 {
         .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
 }
 
-struct Setup {
-    _tether: Tether,
-    _servers: Vec<tether::demo::echo::EchoHandle>,
-    listen: SocketAddr,
-    admin: Admin,
-}
-
-fn start(extra: &str) -> Setup {
-    let servers = vec![echo("s1"), echo("s2")];
-    let listen = free_addr();
-    let admin = free_addr();
-    let list = [("s1", servers[0].addr(), ""), ("s2", servers[1].addr(), "")];
-    let yaml = config(
-        listen,
-        extra,
-        &list,
-        &format!("admin:\n  listen: \"{admin}\""),
-    );
-    Setup {
-        _tether: Tether::start(&yaml, listen, Some(admin)),
-        _servers: servers,
-        listen,
-        admin: Admin::new(admin),
-    }
+fn start(extra: &str) -> Rig {
+    Rig::echo(extra, &["s1", "s2"])
 }
 
 #[test]

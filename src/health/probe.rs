@@ -86,99 +86,82 @@ impl Probe {
     /// Checks `addr` once; bounded by the check's timeout whatever the server does.
     pub async fn run(&self, addr: SocketAddr, disable_on_404: bool) -> Outcome {
         let started = Instant::now();
+        let (result, reason, code, info) = self.check_once(addr, disable_on_404).await;
+        Outcome {
+            result,
+            reason,
+            code,
+            info,
+            duration: started.elapsed(),
+        }
+    }
+
+    /// The check and HAProxy's words for its result: (result, reason, status, info).
+    async fn check_once(
+        &self,
+        addr: SocketAddr,
+        disable_on_404: bool,
+    ) -> (CheckResult, &'static str, Option<u16>, Option<String>) {
+        use CheckResult::{ConditionallyPassed, Failed, Passed};
+        let l7 = self.layer7;
+        let timeout = if l7 {
+            "Layer7 timeout"
+        } else {
+            "Layer4 timeout"
+        };
         let target = match LbBackend::new(&addr.to_string()) {
             Ok(b) => b,
             Err(e) => {
-                return self.failed(
+                return (
+                    Failed,
                     "Layer4 connection problem",
                     None,
                     Some(e.to_string()),
-                    started,
                 )
             }
         };
         // Pingora's own timeouts apply per step; this bounds the whole check.
-        let result = tokio::time::timeout(self.timeout, self.check.check(&target)).await;
-        let layer = if self.layer7 { "Layer7" } else { "Layer4" };
-        match result {
-            Err(_) => self.failed(
-                if self.layer7 {
-                    "Layer7 timeout"
-                } else {
-                    "Layer4 timeout"
-                },
-                None,
-                None,
-                started,
-            ),
-            Ok(Ok(())) => Outcome {
-                result: CheckResult::Passed,
-                reason: if self.layer7 {
+        match tokio::time::timeout(self.timeout, self.check.check(&target)).await {
+            Err(_) => (Failed, timeout, None, None),
+            Ok(Ok(())) => {
+                let passed = if l7 {
                     "Layer7 check passed"
                 } else {
                     "Layer4 check passed"
-                },
-                code: None,
-                info: None,
-                duration: started.elapsed(),
-            },
+                };
+                (Passed, passed, None, None)
+            }
             Ok(Err(e)) => match e.etype() {
-                ErrorType::CustomCode(STATUS_ERROR, 404) if disable_on_404 => Outcome {
-                    result: CheckResult::ConditionallyPassed,
-                    reason: "Layer7 check conditionally passed",
-                    code: Some(404),
-                    info: None,
-                    duration: started.elapsed(),
-                },
-                ErrorType::CustomCode(STATUS_ERROR, code) => {
-                    self.failed("Layer7 wrong status", Some(*code), None, started)
-                }
-                ErrorType::ConnectTimedout => self.failed("Layer4 timeout", None, None, started),
-                ErrorType::ReadTimedout | ErrorType::WriteTimedout => self.failed(
-                    if layer == "Layer7" {
-                        "Layer7 timeout"
-                    } else {
-                        "Layer4 timeout"
-                    },
+                ErrorType::CustomCode(STATUS_ERROR, 404) if disable_on_404 => (
+                    ConditionallyPassed,
+                    "Layer7 check conditionally passed",
+                    Some(404),
                     None,
-                    None,
-                    started,
                 ),
+                ErrorType::CustomCode(STATUS_ERROR, code) => {
+                    (Failed, "Layer7 wrong status", Some(*code), None)
+                }
+                ErrorType::ConnectTimedout => (Failed, "Layer4 timeout", None, None),
+                ErrorType::ReadTimedout | ErrorType::WriteTimedout => (Failed, timeout, None, None),
                 ErrorType::ConnectRefused | ErrorType::ConnectError | ErrorType::ConnectNoRoute => {
-                    self.failed(
+                    (
+                        Failed,
                         "Layer4 connection problem",
                         None,
                         Some(e.etype().as_str().to_string()),
-                        started,
                     )
                 }
-                _ => self.failed(
-                    if self.layer7 {
+                other => (
+                    Failed,
+                    if l7 {
                         "Layer7 invalid response"
                     } else {
                         "Layer4 connection problem"
                     },
                     None,
-                    Some(e.etype().as_str().to_string()),
-                    started,
+                    Some(other.as_str().to_string()),
                 ),
             },
-        }
-    }
-
-    fn failed(
-        &self,
-        reason: &'static str,
-        code: Option<u16>,
-        info: Option<String>,
-        started: Instant,
-    ) -> Outcome {
-        Outcome {
-            result: CheckResult::Failed,
-            reason,
-            code,
-            info,
-            duration: started.elapsed(),
         }
     }
 }

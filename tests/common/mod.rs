@@ -29,3 +29,4 @@ macro_rules! skip_without_haproxy {
 #[allow(unused_imports)]
 pub(crate) use skip_without_haproxy;
 pub mod admin;
+pub mod rig;

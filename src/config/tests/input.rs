@@ -304,25 +304,17 @@ fn flow_style_documents_load() {
     );
 }
 
-/// xorshift64*: deterministic pseudo-random numbers for the corruption test.
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-}
-
 #[test]
 fn random_corruption_never_panics_and_always_explains() {
     let sources = [BASE.as_bytes(), include_bytes!("example.yaml")];
     let specials = b"[]{}:,-&*!|>'\"#%@` \t\n\r\x00\xff?~";
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
     for round in 0..3000 {
         let source = sources[round % sources.len()];
         let mut bytes = source.to_vec();
-        for _ in 0..1 + next(&mut state) % 4 {
-            let at = usize::try_from(next(&mut state)).unwrap_or(0) % bytes.len();
-            let pick = usize::try_from(next(&mut state)).unwrap_or(0);
+        for _ in 0..1 + rng.next() % 4 {
+            let at = usize::try_from(rng.next()).unwrap_or(0) % bytes.len();
+            let pick = usize::try_from(rng.next()).unwrap_or(0);
             match pick % 3 {
                 0 => bytes[at] = specials[pick / 3 % specials.len()],
                 1 => bytes.insert(at, specials[pick / 3 % specials.len()]),

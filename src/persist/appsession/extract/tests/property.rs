@@ -3,21 +3,9 @@
 
 use super::*;
 
-/// xorshift64*: deterministic, no extra crate.
-struct Rng(u64);
+use crate::test_rng::Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
     /// Bytes biased towards the ones the parsers care about.
     fn bytes(&mut self, max_len: usize) -> Vec<u8> {
         const PIECES: &[&[u8]] = &[
