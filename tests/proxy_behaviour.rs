@@ -4,13 +4,33 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::admin::Admin;
-use common::http::{Conn, Request};
-use common::ports::free_addr;
-use common::tether::{check, check_str, config, echo, Tether};
+use common::http::{Conn, Request, Response};
+use common::rig::Rig;
+use common::tether::{check, check_str, echo};
+use tether::demo::echo::EchoHandle;
+
+/// Sends a request the backend holds for `delay_ms`, and returns once it is inside the
+/// backend (readiness, not a sleep).
+fn in_flight(
+    listen: SocketAddr,
+    backend: &EchoHandle,
+    delay_ms: u64,
+) -> thread::JoinHandle<std::io::Result<Response>> {
+    let before = backend.requests();
+    let slow = thread::spawn(move || {
+        Request::get("/")
+            .header("x-echo-delay-ms", delay_ms.to_string())
+            .send(listen)
+    });
+    while backend.requests() == before {
+        thread::sleep(Duration::from_millis(5));
+    }
+    slow
+}
 
 const INSERT: &str = "    cookie: { name: SRV, mode: insert, indirect: true, nocache: true }";
 
@@ -99,21 +119,14 @@ fn version_and_flags() {
 
 #[test]
 fn sigint_stops_at_once_even_with_a_request_in_flight() {
-    let s1 = echo("s1");
-    let listen = free_addr();
-    let mut t = Tether::start(
-        &config(listen, INSERT, &[("s1", s1.addr(), "")], ""),
+    let Rig {
+        mut tether,
+        servers,
         listen,
-        None,
-    );
-    let slow = thread::spawn(move || {
-        Request::get("/")
-            .header("x-echo-delay-ms", "5000")
-            .send(listen)
-    });
-    while s1.requests() == 0 {
-        thread::sleep(Duration::from_millis(5));
-    }
+        ..
+    } = Rig::echo(INSERT, &["s1"]);
+    let (t, s1) = (&mut tether, &servers[0]);
+    let slow = in_flight(listen, s1, 5000);
     let started = Instant::now();
     t.stop_with("INT", Duration::from_secs(3)).expect("exited");
     assert!(
@@ -129,21 +142,14 @@ fn sigint_stops_at_once_even_with_a_request_in_flight() {
 
 #[test]
 fn sigterm_lets_in_flight_requests_finish_then_exits() {
-    let s1 = echo("s1");
-    let listen = free_addr();
-    let mut t = Tether::start(
-        &config(listen, INSERT, &[("s1", s1.addr(), "")], ""),
+    let Rig {
+        mut tether,
+        servers,
         listen,
-        None,
-    );
-    let slow = thread::spawn(move || {
-        Request::get("/")
-            .header("x-echo-delay-ms", "1500")
-            .send(listen)
-    });
-    while s1.requests() == 0 {
-        thread::sleep(Duration::from_millis(5));
-    }
+        ..
+    } = Rig::echo(INSERT, &["s1"]);
+    let (t, s1) = (&mut tether, &servers[0]);
+    let slow = in_flight(listen, s1, 1500);
     let started = Instant::now();
     let status = t
         .stop_with("TERM", Duration::from_secs(10))
@@ -167,13 +173,14 @@ fn sigterm_lets_in_flight_requests_finish_then_exits() {
 
 #[test]
 fn sigterm_on_an_idle_proxy_exits_promptly() {
-    let s1 = echo("s1");
-    let listen = free_addr();
-    let mut t = Tether::start(
-        &config(listen, INSERT, &[("s1", s1.addr(), "")], ""),
+    // The backends must stay bound: `..` would drop (stop) them.
+    let Rig {
+        mut tether,
         listen,
-        None,
-    );
+        servers: _backends,
+        ..
+    } = Rig::echo(INSERT, &["s1"]);
+    let t = &mut tether;
     // An idle keep-alive client must not hold the process either.
     let mut idle = Conn::open(listen).expect("conn");
     assert_eq!(idle.send(&Request::get("/")).expect("first").status, 200);
@@ -193,20 +200,16 @@ fn sigterm_on_an_idle_proxy_exits_promptly() {
 fn no_usable_server_gives_haproxys_503_page() {
     let s1 = echo("s1");
     let s2 = echo("s2");
-    let listen = free_addr();
-    let t = Tether::start(
-        &config(
-            listen,
-            INSERT,
-            &[
-                ("s1", s1.addr(), "state: maint"),
-                ("s2", s2.addr(), "state: drain"),
-            ],
-            "",
-        ),
-        listen,
-        None,
+    let rig = Rig::start(
+        INSERT,
+        Vec::new(),
+        &[
+            ("s1", s1.addr(), "state: maint"),
+            ("s2", s2.addr(), "state: drain"),
+        ],
+        "",
     );
+    let (listen, t) = (rig.listen, &rig.tether);
     let r = Request::get("/").send(listen).expect("response");
     assert_eq!(r.status, 503);
     assert_eq!(r.header("cache-control"), Some("no-cache"));
@@ -234,17 +237,13 @@ fn no_usable_server_gives_haproxys_503_page() {
 fn failover_false_answers_502_to_clients_of_an_unavailable_server() {
     let s1 = echo("s1");
     let s2 = echo("s2");
-    let listen = free_addr();
-    let _t = Tether::start(
-        &config(
-            listen,
-            &format!("    failover: false\n{INSERT}"),
-            &[("s1", s1.addr(), ""), ("s2", s2.addr(), "state: maint")],
-            "",
-        ),
-        listen,
-        None,
+    let rig = Rig::start(
+        &format!("    failover: false\n{INSERT}"),
+        Vec::new(),
+        &[("s1", s1.addr(), ""), ("s2", s2.addr(), "state: maint")],
+        "",
     );
+    let listen = rig.listen;
     let pinned = Request::get("/")
         .header("Cookie", "SRV=s2")
         .send(listen)
@@ -264,17 +263,13 @@ fn failover_false_answers_502_to_clients_of_an_unavailable_server() {
 fn bad_cookies_never_crash_and_never_get_a_5xx() {
     let s1 = echo("s1");
     let s2 = echo("s2");
-    let listen = free_addr();
-    let t = Tether::start(
-        &config(
-            listen,
-            "    cookie: { name: SRV, mode: insert, indirect: true, maxidle: 30m, maxlife: 8h }",
-            &[("s1", s1.addr(), ""), ("s2", s2.addr(), "")],
-            "",
-        ),
-        listen,
-        None,
+    let rig = Rig::start(
+        "    cookie: { name: SRV, mode: insert, indirect: true, maxidle: 30m, maxlife: 8h }",
+        Vec::new(),
+        &[("s1", s1.addr(), ""), ("s2", s2.addr(), "")],
+        "",
     );
+    let (listen, t) = (rig.listen, &rig.tether);
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         seed ^= seed << 13;
@@ -330,17 +325,13 @@ fn bad_cookies_never_crash_and_never_get_a_5xx() {
 fn one_keepalive_connection_is_decided_request_by_request() {
     let s1 = echo("s1");
     let s2 = echo("s2");
-    let listen = free_addr();
-    let _t = Tether::start(
-        &config(
-            listen,
-            INSERT,
-            &[("s1", s1.addr(), ""), ("s2", s2.addr(), "")],
-            "",
-        ),
-        listen,
-        None,
+    let rig = Rig::start(
+        INSERT,
+        Vec::new(),
+        &[("s1", s1.addr(), ""), ("s2", s2.addr(), "")],
+        "",
     );
+    let listen = rig.listen;
     let mut conn = Conn::open(listen).expect("conn");
     let seq = ["SRV=s2", "SRV=s1", "", "SRV=s2; x=1", "SRV=bogus"];
     let mut served = Vec::new();
@@ -372,25 +363,15 @@ fn one_keepalive_connection_is_decided_request_by_request() {
 fn full_queue_redispatches_and_queue_timeout_answers_503() {
     let s1 = echo("s1");
     let s2 = echo("s2");
-    let listen = free_addr();
-    let admin = free_addr();
-    let t = Tether::start(
-        &config(
-            listen,
-            &format!("    redispatch: true\n    timeouts: {{ connect: 1s, server: 10s, queue: 500ms }}\n{INSERT}"),
-            &[("s1", s1.addr(), "maxconn: 1, maxqueue: 1"), ("s2", s2.addr(), "")],
-            &format!("admin:\n  listen: \"{admin}\""),
-        ),
-        listen,
-        Some(admin),
-    );
+    let rig = Rig::start(&format!("    redispatch: true\n    timeouts: {{ connect: 1s, server: 10s, queue: 500ms }}\n{INSERT}"), Vec::new(), &[("s1", s1.addr(), "maxconn: 1, maxqueue: 1"), ("s2", s2.addr(), "")], "");
+    let (listen, t) = (rig.listen, &rig.tether);
     let busy = thread::spawn(move || {
         Request::get("/")
             .header("Cookie", "SRV=s1")
             .header("x-echo-delay-ms", "1500")
             .send(listen)
     });
-    let api = Admin::new(admin);
+    let api = &rig.admin;
     api.wait_server("be", "s1", "active_requests", 1);
     // Second client of s1 waits in s1's queue (one place) and times out.
     let queued = thread::spawn(move || Request::get("/").header("Cookie", "SRV=s1").send(listen));
@@ -419,17 +400,13 @@ fn full_queue_redispatches_and_queue_timeout_answers_503() {
 #[test]
 fn server_timeout_answers_504() {
     let s1 = echo("s1");
-    let listen = free_addr();
-    let _t = Tether::start(
-        &config(
-            listen,
-            &format!("    timeouts: {{ connect: 1s, server: 300ms, queue: 1s }}\n{INSERT}"),
-            &[("s1", s1.addr(), "")],
-            "",
-        ),
-        listen,
-        None,
+    let rig = Rig::start(
+        &format!("    timeouts: {{ connect: 1s, server: 300ms, queue: 1s }}\n{INSERT}"),
+        Vec::new(),
+        &[("s1", s1.addr(), "")],
+        "",
     );
+    let listen = rig.listen;
     let r = Request::get("/")
         .header("x-echo-delay-ms", "2000")
         .send(listen)
@@ -441,22 +418,18 @@ fn server_timeout_answers_504() {
 #[test]
 fn access_log_to_a_file_in_json() {
     let s1 = echo("s1");
-    let listen = free_addr();
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("access.log");
-    let _t = Tether::start(
-        &config(
-            listen,
-            INSERT,
-            &[("s1", s1.addr(), "")],
-            &format!(
-                "access_log: {{ target: \"{}\", format: json }}",
-                path.display()
-            ),
+    let rig = Rig::start(
+        INSERT,
+        Vec::new(),
+        &[("s1", s1.addr(), "")],
+        &format!(
+            "access_log: {{ target: \"{}\", format: json }}",
+            path.display()
         ),
-        listen,
-        None,
     );
+    let listen = rig.listen;
     Request::get("/a?b=1").send(listen).expect("r1");
     Request::get("/")
         .header("Cookie", "SRV=s1")
@@ -488,18 +461,8 @@ fn access_log_to_a_file_in_json() {
 #[test]
 fn admin_healthz() {
     let s1 = echo("s1");
-    let listen = free_addr();
-    let admin = free_addr();
-    let _t = Tether::start(
-        &config(
-            listen,
-            INSERT,
-            &[("s1", s1.addr(), "")],
-            &format!("admin:\n  listen: \"{admin}\""),
-        ),
-        listen,
-        Some(admin),
-    );
+    let rig = Rig::start(INSERT, Vec::new(), &[("s1", s1.addr(), "")], "");
+    let admin = rig.admin.addr;
     let r = Request::get("/healthz").send(admin).expect("healthz");
     assert_eq!((r.status, r.text().trim()), (200, r#"{"status":"ok"}"#));
     let missing = Request::get("/nope").send(admin).expect("404");
@@ -508,13 +471,8 @@ fn admin_healthz() {
 
 #[test]
 fn connection_close_and_http10_are_honoured() {
-    let s1 = echo("s1");
-    let listen = free_addr();
-    let _t = Tether::start(
-        &config(listen, INSERT, &[("s1", s1.addr(), "")], ""),
-        listen,
-        None,
-    );
+    let rig = Rig::echo(INSERT, &["s1"]);
+    let listen = rig.listen;
     let mut old = Conn::open(listen).expect("conn");
     let r = old
         .send(&Request::get("/").http10())

@@ -20,7 +20,7 @@ pub struct Rig {
 impl Rig {
     /// tether with backend `be` made of `list` (`(name, address, extra yaml)`, in
     /// declaration order), `backend_extra` YAML lines and `top` top-level YAML; `servers`
-    /// are the echo servers behind some of those addresses.
+    /// are echo servers the rig keeps running (empty when the test holds its own).
     pub fn start(
         backend_extra: &str,
         servers: Vec<EchoHandle>,
