@@ -67,6 +67,7 @@ pub struct Entry<'a> {
     pub redispatched: bool,
     /// What the app-session table did (`hit`, `miss`, `learned`, ...), when consulted.
     pub app_session: Option<&'static str>,
+    /// Empty when the request could not be read: the line says `<BADREQ>`.
     pub method: &'a str,
     pub uri: &'a str,
     pub version: &'a str,
@@ -213,11 +214,16 @@ fn format_text(e: &Entry<'_>) -> String {
         if e.redispatched { "+" } else { "" },
         e.retries,
     );
-    push_sanitized(&mut s, e.method);
-    s.push(' ');
-    push_sanitized(&mut s, e.uri);
-    s.push(' ');
-    s.push_str(e.version);
+    if e.method.is_empty() {
+        // A request that could not be read (HAProxy's word for it).
+        s.push_str("<BADREQ>");
+    } else {
+        push_sanitized(&mut s, e.method);
+        s.push(' ');
+        push_sanitized(&mut s, e.uri);
+        s.push(' ');
+        s.push_str(e.version);
+    }
     s.push_str("\"\n");
     s
 }

@@ -5,6 +5,8 @@
 //! - [`balance`]: HAProxy's balancing algorithms.
 //! - [`pool`]: servers at run time (states, health, weights, connection slots, retries).
 //! - [`backend`]: a backend assembled from the three above.
+//! - [`frontend`]: client connections: request heads read within limits, then handed to
+//!   the proxy.
 //! - [`proxy`]: the Pingora `ProxyHttp` shell that wires phases to the core.
 //! - [`admin`]: the admin API.
 //! - [`serve`]: building the Pingora server; [`demo`]: the self-contained demo.
@@ -17,6 +19,7 @@ pub mod conditions;
 pub mod config;
 pub mod ctl;
 pub mod demo;
+pub mod frontend;
 pub mod health;
 pub mod http_value;
 pub mod metrics;

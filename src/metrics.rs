@@ -305,7 +305,6 @@ pub struct Record {
     pub status: u16,
     pub reason: Reason,
     pub server_flag: ServerFlag,
-    pub retries: u32,
     /// The server that failed the request before it was redispatched.
     pub redispatched_from: Option<usize>,
     pub upstream: Option<Duration>,
@@ -369,13 +368,18 @@ impl BackendMetrics {
         if let Some(from) = r.redispatched_from.and_then(|i| self.servers.get(i)) {
             from.redispatches.inc();
         }
-        if r.retries > 0 {
-            if let Some(s) = r.server.and_then(|i| self.servers.get(i)) {
-                let same_server_retries = r.retries - u32::from(r.redispatched_from.is_some());
-                if same_server_retries > 0 {
-                    s.retries.inc_by(u64::from(same_server_retries));
-                }
-            }
+    }
+
+    /// Counts a request the frontend refused before routing (no server, no persistence
+    /// decision).
+    pub fn count_refused(&self, status: u16) {
+        self.nosrv[class_index(status)].inc();
+    }
+
+    /// Counts a retry on server `idx`, the one whose attempt failed.
+    pub fn count_retry(&self, idx: usize) {
+        if let Some(s) = self.servers.get(idx) {
+            s.retries.inc();
         }
     }
 
@@ -547,7 +551,6 @@ mod tests {
             status: 200,
             reason: Reason::Valid,
             server_flag: ServerFlag::Inserted,
-            retries: 2,
             redispatched_from: Some(0),
             upstream: Some(Duration::from_millis(3)),
         });
@@ -556,10 +559,11 @@ mod tests {
             status: 503,
             reason: Reason::None,
             server_flag: ServerFlag::None,
-            retries: 0,
             redispatched_from: None,
             upstream: None,
         });
+        // A retry is counted on the server that failed, not the one that answered.
+        m.count_retry(0);
         let text = String::from_utf8(render()).unwrap();
         for line in [
             r#"tether_requests_total{backend="unit_be",class="2xx",server="b"} 1"#,
@@ -567,7 +571,8 @@ mod tests {
             r#"tether_persistence_total{backend="unit_be",reason="valid"} 1"#,
             r#"tether_cookies_total{action="inserted",backend="unit_be"} 1"#,
             r#"tether_redispatches_total{backend="unit_be",server="a"} 1"#,
-            r#"tether_retries_total{backend="unit_be",server="b"} 1"#,
+            r#"tether_retries_total{backend="unit_be",server="a"} 1"#,
+            r#"tether_retries_total{backend="unit_be",server="b"} 0"#,
             r#"tether_upstream_response_seconds_count{backend="unit_be",server="b"} 1"#,
         ] {
             assert!(text.contains(line), "missing {line}");

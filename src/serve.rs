@@ -12,9 +12,10 @@ use crate::access_log::AccessLog;
 use crate::admin::AdminApi;
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::frontend::Frontend;
 use crate::health::HealthChecks;
 use crate::proxy::shutdown::{ExitWhenIdle, InFlight};
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, Refusal};
 use crate::sweeper::Sweeper;
 
 /// Command-line switches passed through to Pingora.
@@ -29,15 +30,15 @@ pub struct RunFlags {
 /// Builds the server; `run` it to serve.
 pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
     let mut conf = server_conf(cfg)?;
-    // Retries are decided by tether (HAProxy's rules, `retries` per backend); Pingora's
-    // loop only needs room for them plus retries on dead pooled connections.
-    let most_retries = cfg
+    // Retries are decided by tether (`pool::retry`: at most `1 + retries` attempts per
+    // request); Pingora's loop bound is set to the same number as a second guard.
+    let most_attempts = cfg
         .backends
         .iter()
-        .map(|b| b.retries as usize)
+        .map(|b| b.retries as usize + 1)
         .max()
-        .unwrap_or(0);
-    conf.max_retries = conf.max_retries.max(most_retries + 1 + 4);
+        .unwrap_or(1);
+    conf.max_retries = most_attempts;
     let opt = Opt {
         daemon: flags.daemon,
         upgrade: flags.upgrade,
@@ -73,11 +74,18 @@ pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
             in_flight: in_flight.clone(),
             request_seconds: crate::metrics::request_duration(&fe.name, &backend.name),
         };
-        let mut service = pingora::proxy::http_proxy_service_with_name(
-            &server_conf,
-            proxy,
-            &format!("frontend {}", fe.name),
+        let refusal = Refusal {
+            frontend: fe.name.clone(),
+            backend: backend.clone(),
+            log: access_log.clone(),
+        };
+        let frontend = Frontend::new(
+            Arc::new(pingora::proxy::http_proxy(&server_conf, proxy)),
+            fe.head,
+            fe.timeout_client,
+            refusal,
         );
+        let mut service = Service::new(format!("frontend {}", fe.name), frontend);
         for addr in &fe.listen {
             match &fe.tls {
                 None => service.add_tcp(&addr.to_string()),

@@ -198,6 +198,16 @@ fn retries_and_redispatches_count_attempts_once() {
         ),
         0.0
     );
+    // Both retries are counted on the server whose attempts failed, none on the one
+    // that finally answered.
+    assert_eq!(
+        sample(&m, "tether_retries_total{backend=\"be\",server=\"dead\"}"),
+        2.0
+    );
+    assert_eq!(
+        sample(&m, "tether_retries_total{backend=\"be\",server=\"alive\"}"),
+        0.0
+    );
 }
 
 #[test]

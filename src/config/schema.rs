@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::balance::{Algorithm, HashType};
+use crate::frontend::HeadLimits;
 use crate::persist::CookieMode;
 use crate::pool::AdminState;
 
@@ -88,6 +89,9 @@ pub struct Frontend {
     pub listen: Vec<SocketAddr>,
     /// Idle client connection timeout. Default 30 s.
     pub timeout_client: Duration,
+    /// `timeout_http_request`, `max_headers`, `max_header_bytes`: how much of a request
+    /// head is accepted, and how long it may take to arrive.
+    pub head: HeadLimits,
     pub tls: Option<Tls>,
     /// The name of a backend of `backends:`.
     pub backend: String,

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use super::backend::backend;
 use super::decode::{
-    describe, duration, enumeration, is_bool_or_number, non_empty_list, one_or_many, socket_addr,
-    string, At, Diag, MapReader, LISTEN_FORMAT,
+    describe, duration, enumeration, integer, is_bool_or_number, non_empty_list, one_or_many,
+    socket_addr, string, At, Diag, MapReader, LISTEN_FORMAT,
 };
 use super::pingora;
 use super::schema::*;
 use super::validate::{self, FrontendSpots};
 use super::yaml::{Node, Value};
+use crate::frontend::HeadLimits;
 
 const ROOT: &[&str] = &["pingora", "admin", "access_log", "frontends", "backends"];
 
@@ -146,7 +147,16 @@ fn log_target(node: &Node, path: &str, diag: &mut Diag) -> Option<LogTarget> {
     })
 }
 
-const FRONTEND: &[&str] = &["name", "listen", "timeout_client", "tls", "backend"];
+const FRONTEND: &[&str] = &[
+    "name",
+    "listen",
+    "timeout_client",
+    "timeout_http_request",
+    "max_headers",
+    "max_header_bytes",
+    "tls",
+    "backend",
+];
 
 fn frontend(node: &Node, path: &str, diag: &mut Diag) -> Option<(Frontend, FrontendSpots)> {
     let mut r = MapReader::new(node, path, FRONTEND, diag)?;
@@ -155,6 +165,20 @@ fn frontend(node: &Node, path: &str, diag: &mut Diag) -> Option<(Frontend, Front
         .req("listen", "a list of addresses ip:port", diag, listen)
         .unwrap_or_default();
     let timeout_client = r.opt("timeout_client", diag, positive_duration);
+    let defaults = HeadLimits::default();
+    let head = HeadLimits {
+        timeout: r
+            .opt("timeout_http_request", diag, positive_duration)
+            .unwrap_or(defaults.timeout),
+        max_headers: r
+            .opt("max_headers", diag, |n, p, d| integer(n, p, 1, 10_000, d))
+            .unwrap_or(defaults.max_headers),
+        max_bytes: r
+            .opt("max_header_bytes", diag, |n, p, d| {
+                integer(n, p, 256, 1_048_576, d)
+            })
+            .unwrap_or(defaults.max_bytes),
+    };
     let tls = r.opt("tls", diag, tls);
     let backend = r.req("backend", "the name of a backend", diag, string);
     let spots = FrontendSpots {
@@ -167,6 +191,7 @@ fn frontend(node: &Node, path: &str, diag: &mut Diag) -> Option<(Frontend, Front
         name: name.unwrap_or_default(),
         listen: listen.into_iter().map(|(a, _)| a).collect(),
         timeout_client: timeout_client.unwrap_or(Duration::from_secs(30)),
+        head,
         tls,
         backend: backend.unwrap_or_default(),
     };

@@ -7,7 +7,10 @@ mod retry;
 mod slot;
 mod state;
 
-pub use retry::{after_connect_failure, RetryAction, RetryInput};
+pub use retry::{
+    after_connect_failure, after_proxy_failure, FailedSide, ProxyFailure, ProxyRetry, RetryAction,
+    RetryInput,
+};
 pub use slot::{Slot, SlotError};
 pub use state::{AdminState, Health};
 

@@ -1,16 +1,27 @@
-//! What to do after a failed connection attempt: retry the same server, redispatch to
-//! another one, or give up. A pure port of HAProxy's `back_handle_st_cer()` and
-//! `stream_choose_redispatch()` (reference 2.4), with the 2.6-stable fixes: `retries n`
-//! allows n+1 attempts (bc6b23813) and no turnaround delay when redispatching to another
-//! server (406efb96d).
+//! What to do after a failed attempt: retry the same server, redispatch to another one, or
+//! give up.
+//!
+//! - [`after_connect_failure`]: the connection could not be made. A pure port of
+//!   HAProxy's `back_handle_st_cer()` and `stream_choose_redispatch()`
+//!   (docs/haproxy-compatibility.md §12), with the 2.6-stable fixes: `retries n` allows n+1
+//!   attempts (bc6b23813) and no turnaround delay when redispatching to another server
+//!   (406efb96d).
+//! - [`after_proxy_failure`]: the connection was made, then the exchange failed. tether's
+//!   own rule (HAProxy needs `retry-on conn-failure empty-response` for part of it): a
+//!   safe request that got no response byte yet moves to another server.
+//!
+//! Both share one budget: a request reaches the backends at most `1 + retries` times, and
+//! never again because the *client* side failed.
 
 use std::time::Duration;
 
 /// Everything the decision depends on.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryInput {
-    /// Failed connection attempts so far, including the one that just failed (1-based).
-    pub failures: u32,
+    /// Attempts so far, including the one that just failed (1-based). HAProxy counts
+    /// connection failures only; tether also counts an attempt lost on a stale pooled
+    /// connection, so that "the last retry" is still the last one the budget allows.
+    pub attempts: u32,
     /// The backend's `retries`.
     pub retries: u32,
     /// HAProxy `redispatch_after`: 0 = off, n > 0 = every n-th retry, n < 0 = the
@@ -44,10 +55,10 @@ pub enum RetryAction {
 
 /// HAProxy's decision after a failed connection attempt.
 pub fn after_connect_failure(input: &RetryInput) -> RetryAction {
-    if input.failures > input.retries {
+    if input.attempts > input.retries {
         return RetryAction::GiveUp;
     }
-    let k = input.failures as i64;
+    let k = input.attempts as i64;
     let after = input.redispatch_after as i64;
     let on_schedule = if after > 0 {
         k % after == 0
@@ -72,13 +83,81 @@ pub fn after_connect_failure(input: &RetryInput) -> RetryAction {
     RetryAction::Retry { redispatch, wait }
 }
 
+/// Which side of the proxy an error came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedSide {
+    /// The client: it closed, reset, or was too slow. Never a reason to try again.
+    Client,
+    /// The server, or the connection to it.
+    Server,
+}
+
+/// Everything the decision after a failed exchange depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct ProxyFailure {
+    pub side: FailedSide,
+    /// Attempts so far, including the one that just failed (1-based).
+    pub attempts: u32,
+    /// The backend's `retries`.
+    pub retries: u32,
+    /// GET, HEAD, OPTIONS or TRACE (RFC 9110 §9.2.1): sending it twice changes nothing.
+    pub safe_method: bool,
+    /// PUT and DELETE too (RFC 9110 §9.2.2).
+    pub idempotent_method: bool,
+    /// A response byte already reached the client, or the request body was not kept for
+    /// a replay: the request cannot be sent again.
+    pub committed: bool,
+    /// The failed exchange ran on a reused (pooled) connection.
+    pub reused_connection: bool,
+    /// A failure on a reused connection was already retried on the same server.
+    pub stale_retry_done: bool,
+    /// Pingora's own verdict for an idempotent request (its errors on reused connections
+    /// are retryable: the server may have closed the idle connection as we wrote).
+    pub pingora_retry: bool,
+}
+
+/// What to do after a failed exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyRetry {
+    /// Answer with an error (or, when the client left, nothing).
+    GiveUp,
+    /// The same server on a fresh connection: the pooled one was probably closed by the
+    /// server while idle. Not a retry in HAProxy's log (HAProxy never sees these).
+    FreshConnection,
+    /// Another server, counted as a retry and a redispatch.
+    OtherServer,
+}
+
+/// tether's rule after a failed exchange (docs/haproxy-compatibility.md §12): a safe request
+/// that failed before any response byte reached the client is retried, once on the same
+/// server when a pooled connection failed, otherwise on another server; other idempotent
+/// requests only when Pingora deems the error a stale pooled connection; nothing is retried
+/// when the client caused the failure or the attempts budget (`1 + retries`) is spent.
+pub fn after_proxy_failure(f: &ProxyFailure) -> ProxyRetry {
+    if f.side == FailedSide::Client || f.committed || f.attempts > f.retries {
+        return ProxyRetry::GiveUp;
+    }
+    let stale = f.reused_connection && !f.stale_retry_done;
+    if f.safe_method {
+        if stale {
+            ProxyRetry::FreshConnection
+        } else {
+            ProxyRetry::OtherServer
+        }
+    } else if f.idempotent_method && f.pingora_retry {
+        ProxyRetry::FreshConnection
+    } else {
+        ProxyRetry::GiveUp
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn base() -> RetryInput {
         RetryInput {
-            failures: 1,
+            attempts: 1,
             retries: 3,
             redispatch_after: -1,
             force_persist: false,
@@ -93,7 +172,7 @@ mod tests {
 
     fn run(input: RetryInput) -> Vec<RetryAction> {
         (1..=input.retries + 1)
-            .map(|failures| after_connect_failure(&RetryInput { failures, ..input }))
+            .map(|attempts| after_connect_failure(&RetryInput { attempts, ..input }))
             .collect()
     }
 
@@ -259,5 +338,122 @@ mod tests {
             run(input),
             vec![SAME_1S, SAME_1S, SAME_1S, RetryAction::GiveUp]
         );
+    }
+
+    /// An attempt lost on a stale pooled connection uses up the same budget, and the
+    /// redispatch "on the last retry" still comes on the last attempt allowed: a dead
+    /// server found through its pooled connection first (attempt 1), then refusing
+    /// connections (attempts 2 and 3), is left for attempt 4.
+    #[test]
+    fn connect_retries_share_the_attempts_budget() {
+        let after_stale = |attempts| after_connect_failure(&RetryInput { attempts, ..base() });
+        assert_eq!(
+            [after_stale(2), after_stale(3), after_stale(4)],
+            [SAME_1S, REDISPATCH_NOW, RetryAction::GiveUp]
+        );
+    }
+
+    fn failure() -> ProxyFailure {
+        ProxyFailure {
+            side: FailedSide::Server,
+            attempts: 1,
+            retries: 3,
+            safe_method: true,
+            idempotent_method: true,
+            committed: false,
+            reused_connection: false,
+            stale_retry_done: false,
+            pingora_retry: false,
+        }
+    }
+
+    #[test]
+    fn safe_request_without_an_answer_moves_to_another_server() {
+        assert_eq!(after_proxy_failure(&failure()), ProxyRetry::OtherServer);
+    }
+
+    #[test]
+    fn failed_pooled_connection_is_retried_once_on_the_same_server() {
+        let f = ProxyFailure {
+            reused_connection: true,
+            ..failure()
+        };
+        assert_eq!(after_proxy_failure(&f), ProxyRetry::FreshConnection);
+        let again = ProxyFailure {
+            stale_retry_done: true,
+            attempts: 2,
+            ..f
+        };
+        assert_eq!(after_proxy_failure(&again), ProxyRetry::OtherServer);
+    }
+
+    /// A client that hangs up (or stalls) never makes the request go out again: this is
+    /// what kept a client from multiplying its load on the backends.
+    #[test]
+    fn client_side_failures_are_never_retried() {
+        for reused in [false, true] {
+            let f = ProxyFailure {
+                side: FailedSide::Client,
+                reused_connection: reused,
+                pingora_retry: true,
+                ..failure()
+            };
+            assert_eq!(after_proxy_failure(&f), ProxyRetry::GiveUp);
+        }
+    }
+
+    #[test]
+    fn the_budget_is_one_plus_retries_attempts() {
+        let outcomes: Vec<ProxyRetry> = (1..=5)
+            .map(|attempts| {
+                after_proxy_failure(&ProxyFailure {
+                    attempts,
+                    ..failure()
+                })
+            })
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ProxyRetry::OtherServer,
+                ProxyRetry::OtherServer,
+                ProxyRetry::OtherServer,
+                ProxyRetry::GiveUp,
+                ProxyRetry::GiveUp
+            ]
+        );
+        let none = ProxyFailure {
+            retries: 0,
+            ..failure()
+        };
+        assert_eq!(after_proxy_failure(&none), ProxyRetry::GiveUp);
+    }
+
+    #[test]
+    fn a_started_response_or_a_lost_body_cannot_be_replayed() {
+        let f = ProxyFailure {
+            committed: true,
+            ..failure()
+        };
+        assert_eq!(after_proxy_failure(&f), ProxyRetry::GiveUp);
+    }
+
+    #[test]
+    fn other_methods_follow_pingoras_verdict_when_idempotent() {
+        let put = ProxyFailure {
+            safe_method: false,
+            ..failure()
+        };
+        assert_eq!(after_proxy_failure(&put), ProxyRetry::GiveUp);
+        let stale_put = ProxyFailure {
+            pingora_retry: true,
+            ..put
+        };
+        assert_eq!(after_proxy_failure(&stale_put), ProxyRetry::FreshConnection);
+        let post = ProxyFailure {
+            idempotent_method: false,
+            ..stale_put
+        };
+        assert_eq!(after_proxy_failure(&post), ProxyRetry::GiveUp);
     }
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::persist::appsession::{self, Learning};
 use crate::persist::{ClientFlag, HeaderEdit, PersistOverride, ServerFlag};
-use crate::pool::{RetryAction, Slot};
+use crate::pool::{ProxyRetry, RetryAction, Slot};
 
 use super::shutdown::InFlightGuard;
 
@@ -14,12 +14,9 @@ pub enum Retry {
     /// HAProxy's rule after a failed connection (same server or redispatch, maybe after a
     /// turnaround); counted in the log's retries.
     Connect(RetryAction),
-    /// A pooled connection the server had closed: the same server on a fresh connection,
-    /// not counted (HAProxy never sees these).
-    StaleConnection,
-    /// A safe request that failed before any response byte reached the client: another
-    /// server, counted as a retry and a redispatch.
-    Failover,
+    /// After a failed exchange (`pool::after_proxy_failure`): the same server on a fresh
+    /// connection (not counted) or another server (counted as a retry and a redispatch).
+    Proxy(ProxyRetry),
 }
 
 /// What tether decided for one request, and what happened to it.
@@ -50,8 +47,8 @@ pub struct RequestCtx {
 
     /// The connection slot on `server` (maxconn), held until the request ends.
     pub slot: Option<Slot>,
-    /// Failed connection attempts so far.
-    pub failures: u32,
+    /// Attempts so far (each call of `upstream_peer`), bounded by `1 + retries`.
+    pub attempts: u32,
     /// Retries made (logged like HAProxy's `%rc`).
     pub retries: u32,
     pub redispatched: bool,
@@ -96,7 +93,7 @@ impl RequestCtx {
             app: None,
             app_learning: Learning::Nothing,
             slot: None,
-            failures: 0,
+            attempts: 0,
             retries: 0,
             redispatched: false,
             redispatched_from: None,

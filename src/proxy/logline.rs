@@ -3,12 +3,61 @@
 use pingora::proxy::Session;
 use pingora::{Error, ErrorSource, ErrorType};
 
-use crate::access_log::Entry;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::access_log::{AccessLog, Entry};
+use crate::backend::Backend;
 use crate::metrics::{self, Facts, Record};
 use crate::persist::appsession::{Learned, Learning, Outcome};
 use crate::persist::CookieMode;
 
 use super::{Proxy, RequestCtx};
+
+/// Accounting for requests the frontend refused before Pingora parsed them (head
+/// timeout, head over the limits): an access log line (`<BADREQ>`, as HAProxy logs
+/// requests it could not parse) and the `<NOSRV>` request counter.
+pub struct Refusal {
+    pub frontend: String,
+    pub backend: Arc<Backend>,
+    pub log: Arc<AccessLog>,
+}
+
+impl Refusal {
+    pub fn record(&self, client: Option<SocketAddr>, status: u16) {
+        self.backend.metrics.count_refused(status);
+        if !self.log.is_enabled() {
+            return;
+        }
+        // HAProxy: `cR` for a client that timed out sending its request, `PR` for a
+        // request the proxy refused.
+        let termination = if status == 408 { *b"cR" } else { *b"PR" };
+        self.log.log(&Entry {
+            accepted: SystemTime::now(),
+            client,
+            frontend: &self.frontend,
+            backend: &self.backend.name,
+            server: None,
+            t_request: None,
+            t_queue: None,
+            t_connect: None,
+            t_response: None,
+            t_total: Duration::ZERO,
+            status,
+            bytes: 0,
+            termination,
+            client_cookie_flag: '-',
+            server_cookie_flag: '-',
+            retries: 0,
+            redispatched: false,
+            app_session: None,
+            method: "",
+            uri: "",
+            version: "",
+        });
+    }
+}
 
 impl Proxy {
     /// Counts the finished request once in the backend's metrics.
@@ -33,7 +82,6 @@ impl Proxy {
             status,
             reason,
             server_flag: ctx.server_flag,
-            retries: ctx.retries,
             redispatched_from: ctx.redispatched_from,
             upstream: ctx.t_response,
         });

@@ -38,11 +38,15 @@ use crate::access_log::AccessLog;
 use crate::backend::Backend;
 use crate::persist::appsession::Outcome;
 use crate::persist::{ClientFlag, PersistOverride};
-use crate::pool::{after_connect_failure, RetryAction, RetryInput};
+use crate::pool::{
+    after_connect_failure, after_proxy_failure, FailedSide, ProxyFailure, ProxyRetry, RetryAction,
+    RetryInput,
+};
 use pingora_prometheus::prometheus::Histogram;
 
 pub use ctx::{RequestCtx, Retry};
-use errors::ErrorPage;
+pub use errors::{ErrorPage, HEADERS_TOO_LARGE, REQUEST_TIMEOUT};
+pub use logline::Refusal;
 use shutdown::InFlight;
 
 /// One frontend: its listeners feed this proxy, which serves one backend.
@@ -137,17 +141,18 @@ impl ProxyHttp for Proxy {
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
-                ctx.retries += 1;
+                self.count_retry(ctx);
                 if redispatch {
                     self.redispatch(session, ctx);
                 }
             }
-            Some(Retry::Failover) => {
-                ctx.retries += 1;
+            Some(Retry::Proxy(ProxyRetry::OtherServer)) => {
+                self.count_retry(ctx);
                 self.redispatch(session, ctx);
             }
-            Some(Retry::StaleConnection | Retry::Connect(RetryAction::GiveUp)) | None => {}
+            Some(Retry::Proxy(_) | Retry::Connect(RetryAction::GiveUp)) | None => {}
         }
+        ctx.attempts += 1;
         if ctx.server.is_none() {
             ctx.server = self.balance(session, None);
         }
@@ -171,13 +176,12 @@ impl ProxyHttp for Proxy {
         mut e: Box<Error>,
     ) -> Box<Error> {
         let be = &self.backend;
-        ctx.failures += 1;
         let stopped = ctx
             .server
             .and_then(|i| be.pool.get(i))
             .is_none_or(|s| s.is_stopped());
         let action = after_connect_failure(&RetryInput {
-            failures: ctx.failures,
+            attempts: ctx.attempts,
             retries: be.retries,
             redispatch_after: be.redispatch_after,
             force_persist: ctx.rule == PersistOverride::Force,
@@ -201,12 +205,9 @@ impl ProxyHttp for Proxy {
         e
     }
 
-    /// An error after the connection was made. A safe request (GET, HEAD, OPTIONS,
-    /// TRACE) that failed before any response byte reached the client — reset, closed
-    /// without an answer, broken answer — is retried: once on the same server when the
-    /// connection was a reused pooled one (the server may just have closed it), otherwise
-    /// on another server, so a server dying under load costs its clients no error. Other
-    /// requests keep Pingora's policy (idempotent ones retried on reused connections only).
+    /// An error after the connection was made: `pool::after_proxy_failure` decides
+    /// whether the request goes out again (never when the client side failed, at most
+    /// `1 + retries` attempts in all).
     fn error_while_proxy(
         &self,
         peer: &HttpPeer,
@@ -217,30 +218,29 @@ impl ProxyHttp for Proxy {
     ) -> Box<Error> {
         let mut e = e.more_context(format!("Peer: {peer}"));
         let method = &session.req_header().method;
-        let safe = matches!(
-            *method,
-            http::Method::GET | http::Method::HEAD | http::Method::OPTIONS | http::Method::TRACE
-        );
-        let nothing_sent =
-            session.response_written().is_none() && !session.as_ref().retry_buffer_truncated();
-        if safe && nothing_sent {
-            e.set_retry(true);
-            ctx.pending_retry = Some(if client_reused && !ctx.stale_retry_done {
-                ctx.stale_retry_done = true;
-                Retry::StaleConnection
-            } else {
-                Retry::Failover
-            });
+        let side = if *e.esource() == ErrorSource::Downstream {
+            FailedSide::Client
         } else {
-            if !method.is_idempotent() || session.as_ref().retry_buffer_truncated() {
-                e.set_retry(false);
-            } else {
-                e.retry.decide_reuse(client_reused);
-            }
-            if e.retry() {
-                ctx.pending_retry = Some(Retry::StaleConnection);
-            }
+            FailedSide::Server
+        };
+        e.retry.decide_reuse(client_reused);
+        let decision = after_proxy_failure(&ProxyFailure {
+            side,
+            attempts: ctx.attempts,
+            retries: self.backend.retries,
+            safe_method: method.is_safe(),
+            idempotent_method: method.is_idempotent(),
+            committed: session.response_written().is_some()
+                || session.as_ref().retry_buffer_truncated(),
+            reused_connection: client_reused,
+            stale_retry_done: ctx.stale_retry_done,
+            pingora_retry: e.retry(),
+        });
+        if decision == ProxyRetry::FreshConnection {
+            ctx.stale_retry_done = true;
         }
+        e.set_retry(decision != ProxyRetry::GiveUp);
+        ctx.pending_retry = (decision != ProxyRetry::GiveUp).then_some(Retry::Proxy(decision));
         e
     }
 

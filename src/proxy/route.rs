@@ -78,6 +78,15 @@ impl Proxy {
         next
     }
 
+    /// Counts one more retry: in the log's retry count, and in the metrics on the server
+    /// whose attempt failed (the request may end on another one).
+    pub(super) fn count_retry(&self, ctx: &mut RequestCtx) {
+        ctx.retries += 1;
+        if let Some(failed) = ctx.server {
+            self.backend.metrics.count_retry(failed);
+        }
+    }
+
     /// Gives the request's connection slot back (waking the next queued request).
     pub(super) fn release_slot(&self, ctx: &mut RequestCtx) {
         if ctx.slot.take().is_some() {

@@ -190,8 +190,19 @@ pub fn config(
     servers: &[(&str, SocketAddr, &str)],
     top: &str,
 ) -> String {
+    config_with_frontend(listen, "", backend_extra, servers, top)
+}
+
+/// [`config`] with `frontend_extra` YAML lines (4-space indented) in the frontend.
+pub fn config_with_frontend(
+    listen: SocketAddr,
+    frontend_extra: &str,
+    backend_extra: &str,
+    servers: &[(&str, SocketAddr, &str)],
+    top: &str,
+) -> String {
     let mut s = format!(
-        "{top}\nfrontends:\n  - name: fe\n    listen: [\"{listen}\"]\n    backend: be\nbackends:\n  - name: be\n{backend_extra}\n    servers:\n"
+        "{top}\nfrontends:\n  - name: fe\n    listen: [\"{listen}\"]\n    backend: be\n{frontend_extra}\nbackends:\n  - name: be\n{backend_extra}\n    servers:\n"
     );
     for (name, addr, extra) in servers {
         let extra = if extra.is_empty() {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::balance::{Algorithm, HashType};
+use crate::frontend::HeadLimits;
 use crate::persist::CookieMode;
 use crate::pool::AdminState;
 
@@ -76,6 +77,7 @@ fn the_example_of_config_md_loads_with_every_value() {
             name: "web".into(),
             listen: vec![listen("0.0.0.0:8080")],
             timeout_client: Duration::from_secs(30),
+            head: HeadLimits::default(),
             tls: Some(Tls { cert, key }),
             backend: "app".into(),
         }]

@@ -50,7 +50,7 @@ fn unknown_fields_are_reported_at_every_level_with_the_accepted_keys() {
     assert_eq!(
         errors(&text),
         vec![
-            e("frontends[0].timeout", 5, 5, &unknown("name, listen, timeout_client, tls, backend")),
+            e("frontends[0].timeout", 5, 5, &unknown("name, listen, timeout_client, timeout_http_request, max_headers, max_header_bytes, tls, backend")),
             e("frontends[0].tls.key", 6, 10, "missing required field: expected the path of a PEM private key file"),
             e("frontends[0].tls.cert", 6, 18, "cannot open /nonexistent/c.pem: No such file or directory (os error 2); expected a readable PEM certificate file"),
             e("frontends[0].tls.crt", 6, 38, &unknown("cert, key")),

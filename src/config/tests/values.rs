@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::balance::{Algorithm, HashType};
+use crate::frontend::HeadLimits;
 use crate::persist::CookieMode;
 use crate::pool::AdminState;
 
@@ -462,6 +463,14 @@ fn defaults_follow_the_contract() {
     .config;
     let f = &config.frontends[0];
     assert_eq!((f.timeout_client, &f.tls), (Duration::from_secs(30), &None));
+    assert_eq!(
+        f.head,
+        HeadLimits {
+            max_headers: 101,
+            max_bytes: 16_384,
+            timeout: Duration::from_secs(10)
+        }
+    );
     let b = &config.backends[0];
     assert_eq!(
         (&b.balance, b.hash_type, b.hash_balance_factor),
@@ -532,5 +541,46 @@ fn defaults_follow_the_contract() {
             s.state
         ),
         (None, 1, 0, 0, false, true, AdminState::Ready)
+    );
+}
+
+#[test]
+fn request_head_limits_are_read_and_bounded() {
+    let text = with_frontend(
+        "    timeout_http_request: 2s\n    max_headers: 20\n    max_header_bytes: 8192\n",
+    );
+    assert_eq!(
+        load(&text).config.frontends[0].head,
+        HeadLimits {
+            max_headers: 20,
+            max_bytes: 8192,
+            timeout: Duration::from_secs(2)
+        }
+    );
+    let text = with_frontend(
+        "    timeout_http_request: 0\n    max_headers: 0\n    max_header_bytes: 2000000\n",
+    );
+    assert_eq!(
+        errors(&text),
+        vec![
+            e(
+                "frontends[0].timeout_http_request",
+                5,
+                27,
+                "expected a duration of at least 1ms, got 0"
+            ),
+            e(
+                "frontends[0].max_headers",
+                6,
+                18,
+                "expected an integer from 1 to 10000, got 0"
+            ),
+            e(
+                "frontends[0].max_header_bytes",
+                7,
+                23,
+                "expected an integer from 256 to 1048576, got 2000000"
+            ),
+        ]
     );
 }
