@@ -244,8 +244,8 @@ fn app_session_metrics() {
     );
 }
 
-/// Every `tether_*` metric in dashboards/tether.json, histogram suffixes included.
-fn dashboard_metrics() -> BTreeSet<String> {
+/// Every PromQL query of dashboards/tether.json.
+fn dashboard_queries() -> Vec<String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards/tether.json");
     let text = std::fs::read_to_string(path).expect("dashboard");
     let dash: serde_json::Value = serde_json::from_str(&text).expect("dashboard is JSON");
@@ -257,7 +257,6 @@ fn dashboard_metrics() -> BTreeSet<String> {
             .any(|v| v["type"] == "datasource" && v["query"] == "prometheus"),
         "the dashboard has a Prometheus datasource variable"
     );
-    let mut names = BTreeSet::new();
     let mut queries = Vec::new();
     fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
         match v {
@@ -276,7 +275,13 @@ fn dashboard_metrics() -> BTreeSet<String> {
     }
     walk(&dash, &mut queries);
     assert!(queries.len() >= 15, "{queries:?}");
-    for q in &queries {
+    queries
+}
+
+/// Every `tether_*` metric the dashboard queries, histogram suffixes included.
+fn dashboard_metrics() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for q in &dashboard_queries() {
         let bytes = q.as_bytes();
         let mut i = 0;
         while let Some(pos) = q[i..].find("tether_") {
@@ -290,6 +295,26 @@ fn dashboard_metrics() -> BTreeSet<String> {
         }
     }
     names
+}
+
+/// A ratio over an idle backend is 0/0: it must show no value, not 0% (which reads as
+/// "stickiness is broken"). PromQL's `x / (y > 0)` drops the series when y is 0;
+/// `clamp_min(y, ε)` turned it into 0.
+#[test]
+fn dashboard_ratios_show_no_value_without_traffic() {
+    let ratios: Vec<String> = dashboard_queries()
+        .into_iter()
+        .filter(|q| q.contains(" / "))
+        .collect();
+    assert!(ratios.len() >= 3, "{ratios:?}");
+    for q in &ratios {
+        assert!(!q.contains("clamp_min"), "{q}");
+        let denominator = q.rsplit(" / ").next().unwrap_or_default().trim();
+        assert!(
+            denominator.starts_with('(') && denominator.ends_with(" > 0)"),
+            "the denominator of {q} is not filtered to non-zero values"
+        );
+    }
 }
 
 #[test]
