@@ -53,7 +53,7 @@ impl Refusal {
             redispatched: false,
             app_session: None,
             method: "",
-            uri: "",
+            uri: b"",
             version: "",
         });
     }
@@ -104,7 +104,6 @@ impl Proxy {
         };
         let termination = self.termination(ctx, session, e);
         let req = session.req_header();
-        let uri = req.uri.to_string();
         let version = match req.version {
             http::Version::HTTP_10 => "HTTP/1.0",
             http::Version::HTTP_2 => "HTTP/2.0",
@@ -137,7 +136,7 @@ impl Proxy {
                 .as_ref()
                 .map(|a| app_word(a.outcome, ctx.app_learning)),
             method: req.method.as_str(),
-            uri: &uri,
+            uri: req.raw_path(),
             version,
         });
     }
