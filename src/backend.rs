@@ -176,6 +176,12 @@ impl Backend {
         Ok(backend)
     }
 
+    /// HAProxy's persistence test input: server `idx` is in maint or down (or does not
+    /// exist). Drain, NOLB and weight 0 are not stopped.
+    pub fn is_stopped(&self, idx: usize) -> bool {
+        self.pool.get(idx).is_none_or(|s| s.is_stopped())
+    }
+
     /// The balancer's view of the pool.
     pub fn view(&self) -> PoolView<'_> {
         PoolView {

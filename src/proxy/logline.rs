@@ -192,7 +192,8 @@ impl Proxy {
 
 /// The two cookie flag characters for a request routed by the session table: client side
 /// `N` no id, `I` unknown id, `V` id honoured, `D` id's server unavailable, `U` the cookie
-/// decided; server side `N` nothing learned, `I` learned, `U` refreshed, `R` re-pointed,
+/// decided; server side `N` nothing learned, `I` learned, `U` refreshed (also when the
+/// entry stayed with another available server), `R` re-pointed,
 /// `D` forgotten (deleted by the application).
 fn app_flags(outcome: Outcome, learning: Learning) -> (char, char) {
     let client = match outcome {
@@ -205,7 +206,7 @@ fn app_flags(outcome: Outcome, learning: Learning) -> (char, char) {
     let server = match learning {
         Learning::Nothing => 'N',
         Learning::Learned(Learned::Inserted) => 'I',
-        Learning::Learned(Learned::Refreshed) => 'U',
+        Learning::Learned(Learned::Refreshed | Learned::Kept { .. }) => 'U',
         Learning::Learned(Learned::Repointed { .. }) => 'R',
         Learning::Forgotten => 'D',
     };

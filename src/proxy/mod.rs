@@ -36,8 +36,7 @@ use pingora::{Error, ErrorSource, ErrorType};
 
 use crate::access_log::AccessLog;
 use crate::backend::Backend;
-use crate::persist::appsession::Outcome;
-use crate::persist::{ClientFlag, PersistOverride};
+use crate::persist::{refuses_to_move, PersistOverride};
 use crate::pool::{
     after_connect_failure, after_proxy_failure, FailedSide, ProxyFailure, ProxyRetry, RetryAction,
     RetryInput,
@@ -110,19 +109,16 @@ impl ProxyHttp for Proxy {
         ctx.rule = be.rules.evaluate(req, ip);
         self.cookie_request(session, ctx);
         if let Some(app) = &be.app_sessions {
-            if ctx.rule != PersistOverride::Ignore {
-                self.app_session_lookup(app, session, ctx);
-            }
+            self.app_session_lookup(app, session, ctx);
         }
         ctx.t_request = Some(ctx.started.elapsed());
-        // OCI "disable fallback": a client pinned to a server that cannot take it is
-        // refused rather than moved.
-        let pinned_elsewhere = ctx.client_flag == ClientFlag::Down
-            || ctx
-                .app
-                .as_ref()
-                .is_some_and(|a| a.outcome == Outcome::ServerDown);
-        if !be.failover && pinned_elsewhere && ctx.server.is_none() {
+        let app_outcome = ctx.app.as_ref().map(|a| a.outcome);
+        if refuses_to_move(
+            be.failover,
+            ctx.client_flag,
+            app_outcome,
+            ctx.server.is_some(),
+        ) {
             ctx.termination = Some(*b"PR");
             errors::BAD_GATEWAY.send(session).await?;
             return Ok(true);

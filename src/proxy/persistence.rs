@@ -8,7 +8,7 @@ use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
-use crate::persist::appsession::{AppSessions, Outcome, RequestParts};
+use crate::persist::appsession::{AppSessions, RequestParts, Served};
 use crate::persist::{
     self, analyse_request, analyse_response, PersistOverride, RequestContext, ResponseContext,
 };
@@ -30,12 +30,10 @@ impl Proxy {
             policy,
             &cookies,
             &RequestContext {
-                now: ctx.now,
-                option_persist: be.persist,
-                rule: ctx.rule,
                 assigned: None,
+                ..self.request_context(ctx)
             },
-            |i| be.pool.get(i).is_none_or(|s| s.is_stopped()),
+            |i| be.is_stopped(i),
         );
         ctx.server = verdict.server;
         ctx.direct = verdict.server.is_some();
@@ -47,8 +45,7 @@ impl Proxy {
     }
 
     /// The session table: routes the request when the cookie did not and the id's
-    /// server can take it (HAProxy's persistence test: not stopped, or `persist` /
-    /// `force_persist`).
+    /// server can take it (the rules are `AppSessions::on_request`'s).
     pub(super) fn app_session_lookup(
         &self,
         app: &AppSessions,
@@ -62,7 +59,7 @@ impl Proxy {
             Some(name) => headers::values(&req.headers, name),
             None => headers::Values::new(),
         };
-        let mut verdict = app.on_request(
+        ctx.app = app.on_request(
             &RequestParts {
                 method: &req.method,
                 target: req.raw_path(),
@@ -70,23 +67,23 @@ impl Proxy {
                 header: &header,
                 client: client_ip(session),
             },
-            ctx.now,
+            &self.request_context(ctx),
+            |i| be.is_stopped(i),
         );
-        if verdict.hit {
-            if ctx.server.is_some() {
-                verdict.outcome = Outcome::Skipped;
-            } else {
-                let persisted = be.persist || ctx.rule == PersistOverride::Force;
-                match verdict.owner.and_then(|i| be.pool.get(i).map(|s| (i, s))) {
-                    Some((i, server)) if persisted || !server.is_stopped() => {
-                        ctx.server = Some(i);
-                        ctx.direct = true;
-                    }
-                    _ => verdict.outcome = Outcome::ServerDown,
-                }
-            }
+        if let Some(server) = ctx.app.as_ref().and_then(|a| a.server) {
+            ctx.server = Some(server);
+            ctx.direct = true;
         }
-        ctx.app = Some(verdict);
+    }
+
+    /// What the persistence rules need to know about the request besides its headers.
+    fn request_context(&self, ctx: &RequestCtx) -> RequestContext {
+        RequestContext {
+            now: ctx.now,
+            option_persist: self.backend.persist,
+            rule: ctx.rule,
+            assigned: ctx.server,
+        }
     }
 
     /// The server's Set-Cookie lines are processed (deleted, rewritten, prefixed) and our
@@ -141,15 +138,18 @@ impl Proxy {
     /// The session table learns which server served the request's id, or forgets an
     /// id the application deleted.
     pub(super) fn app_session_learn(&self, resp: &ResponseHeader, ctx: &mut RequestCtx) {
-        let (Some(app), Some(served)) = (&self.backend.app_sessions, ctx.server) else {
+        let (Some(app), Some(server), Some(request)) =
+            (&self.backend.app_sessions, ctx.server, &ctx.app)
+        else {
             return;
         };
-        if ctx.rule == PersistOverride::Ignore {
-            return;
-        }
         let set_cookies = headers::values(&resp.headers, &SET_COOKIE);
-        let request = ctx.app.take().unwrap_or_default();
-        ctx.app_learning = app.on_response(&set_cookies, &request, served, ctx.now);
-        ctx.app = Some(request);
+        let served = Served {
+            server,
+            left: ctx.redispatched_from,
+        };
+        ctx.app_learning = app.on_response(&set_cookies, request, served, ctx.now, |i| {
+            self.backend.is_stopped(i)
+        });
     }
 }

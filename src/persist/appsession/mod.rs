@@ -7,21 +7,28 @@
 //! in the URL (`;jsessionid=`), to that server. With `key: src | header:X | url_param:X` the
 //! id is the client address, a header or a query parameter instead, learned on the request.
 //!
-//! Rules, and where tether departs from HAProxy 1.5 on purpose:
+//! Rules (docs/haproxy-compatibility.md §15), and where tether departs from HAProxy 1.5 on
+//! purpose:
 //! - Precedence: the persistence cookie (`cookie:`) is consulted first; the table only
 //!   routes requests the cookie did not (HAProxy's order: cookie, then stick rules). The
 //!   table still learns from every response, so both stay consistent.
 //! - A cookie hit is final: the URL is only searched when the request carries no id cookie
 //!   (HAProxy 1.5 without `request-learn` let a URL id override a cookie id, which users
 //!   found confusing — serverfault 550910).
-//! - An entry always records the server that last served the id. When the owner is in
-//!   maint or down the client is balanced elsewhere and its entry then points to the new
-//!   server (1.5 never re-pointed an entry, stranding such clients until expiry).
+//! - The persistence test, as for cookies: the id's server takes the request unless it is
+//!   stopped (maint or down), or `persist` / `force_persist` applies. Drain, weight 0,
+//!   NOLB and backup servers keep their ids.
+//! - An entry never moves to another server while its owner can take its clients
+//!   (HAProxy 1.5: an existing entry was only refreshed, whoever set the id): a
+//!   `Set-Cookie` for an id held by another available server, or a request the
+//!   persistence cookie sent elsewhere, leaves the entry where it is. It moves to the
+//!   server that served the client when its owner could not: stopped, gone from the
+//!   configuration, or left after a failed attempt (1.5 never re-pointed, stranding such
+//!   clients until expiry).
 //! - A Set-Cookie that deletes the application cookie (`Max-Age=0`, an `Expires` in the
 //!   past, an empty value) removes the entry (OCI behaviour).
-//! - `ignore_persist` disables lookup and learning; drain, weight 0, NOLB and backup servers
-//!   keep their ids; `persist`/`force_persist` keep ids on maint/down servers; `failover:
-//!   false` answers 502 to an id whose server is unavailable, until the id is gone.
+//! - `ignore_persist` disables lookup and learning; `failover: false` answers 502 to an id
+//!   whose server is unavailable, until the id is gone (`persist::refuses_to_move`).
 
 pub mod extract;
 pub mod table;
@@ -32,6 +39,8 @@ use smallvec::SmallVec;
 
 pub use extract::{CookieName, IdSource, IdSpec, SetCookieId, UrlMode};
 pub use table::{Learned, ServerRef, SessionTable};
+
+use super::request::{PersistOverride, RequestContext};
 
 /// A backend's `app_session:`: how ids are found, the table, and the link between the
 /// table's server identities (names) and the backend's current servers.
@@ -55,7 +64,17 @@ pub struct RequestVerdict {
     pub hit: bool,
     /// The server the table names for it, as a pool index (when that server still exists).
     pub owner: Option<usize>,
+    /// The server the table routes the request to (the request is then DIRECT).
+    pub server: Option<usize>,
     pub outcome: Outcome,
+}
+
+/// The server that answered a request, and the one it left after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    pub server: usize,
+    /// The server a retry moved the request away from (redispatch), if any.
+    pub left: Option<usize>,
 }
 
 /// What the table did for one request, for the log and the metrics.
@@ -147,8 +166,37 @@ impl AppSessions {
             .map_or(0, |r| self.table.sessions_of(r))
     }
 
-    /// Finds the request's id and looks it up. `now` is unix seconds.
-    pub fn on_request(&self, req: &RequestParts<'_>, now: u32) -> RequestVerdict {
+    /// Finds the request's id, looks it up and decides whether the table routes the
+    /// request. `None`: the table is not consulted (`ignore_persist`), and learns nothing
+    /// from the response either. `ctx.assigned` is the server the persistence cookie
+    /// chose, which the table does not override; `is_stopped(i)` is the persistence
+    /// test's input (server i in maint or down), as for cookies.
+    pub fn on_request(
+        &self,
+        req: &RequestParts<'_>,
+        ctx: &RequestContext,
+        is_stopped: impl Fn(usize) -> bool,
+    ) -> Option<RequestVerdict> {
+        if ctx.rule == PersistOverride::Ignore {
+            return None;
+        }
+        let mut verdict = self.look_up(req, ctx.now);
+        if verdict.hit {
+            if ctx.assigned.is_some() {
+                verdict.outcome = Outcome::Skipped;
+            } else {
+                let persisted = ctx.option_persist || ctx.rule == PersistOverride::Force;
+                match verdict.owner {
+                    Some(i) if persisted || !is_stopped(i) => verdict.server = Some(i),
+                    _ => verdict.outcome = Outcome::ServerDown,
+                }
+            }
+        }
+        Some(verdict)
+    }
+
+    /// The id the request carries and what the table holds for it.
+    fn look_up(&self, req: &RequestParts<'_>, now: u32) -> RequestVerdict {
         let ip = req.client.map(|ip| match ip {
             IpAddr::V4(v4) => IpKey::V4(v4.octets()),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -182,6 +230,7 @@ impl AppSessions {
                     id: Some((*id).into()),
                     hit: true,
                     owner: self.index_of(server),
+                    server: None,
                     outcome: Outcome::Hit,
                 };
             }
@@ -191,32 +240,41 @@ impl AppSessions {
                 id: Some((*id).into()),
                 hit: false,
                 owner: None,
+                server: None,
                 outcome: Outcome::Miss,
             },
             None => RequestVerdict::default(),
         }
     }
 
-    /// Learns from the response of server `served`: the application's Set-Cookie first
-    /// (set, or deleted), else the request's id when the source is learned on requests
-    /// (`request_learn`, or any non-cookie key), or when the request's entry must follow
-    /// its client to another server.
+    /// Learns from the response: the application's Set-Cookie first (set, or deleted),
+    /// else the request's id when the source is learned on requests (`request_learn`, or
+    /// any non-cookie key), or when the request's entry must follow its client to another
+    /// server. An id held by another server moves only when that server could not take
+    /// the client (see the module docs); `is_stopped` as in [`on_request`](Self::on_request).
     pub fn on_response(
         &self,
         set_cookies: &[&[u8]],
         request: &RequestVerdict,
-        served: usize,
+        served: Served,
         now: u32,
+        is_stopped: impl Fn(usize) -> bool,
     ) -> Learning {
-        let Some(server) = self.server_ref(served) else {
+        let Some(server) = self.server_ref(served.server) else {
             return Learning::Nothing;
+        };
+        // Whether the owner `owner` keeps an id the served server also claims.
+        let keeps = |owner: ServerRef| {
+            self.index_of(owner)
+                .is_some_and(|i| !is_stopped(i) && served.left != Some(i))
         };
         let mut learning = Learning::Nothing;
         if matches!(self.spec.source, IdSource::Cookie(_)) {
             for line in set_cookies {
                 match extract::set_cookie_id(&self.spec, line, u64::from(now)) {
                     SetCookieId::Set(id) => {
-                        learning = Learning::Learned(self.table.learn(id, server, now));
+                        learning =
+                            Learning::Learned(self.table.learn_unless_kept(id, server, now, keeps));
                     }
                     SetCookieId::Deleted(key_prefix) => {
                         // A deleting line's value names no session: the session deleted is
@@ -243,13 +301,16 @@ impl AppSessions {
         };
         let learn_from_request =
             self.request_learn || !matches!(self.spec.source, IdSource::Cookie(_));
-        // The entry follows its client when another server served it (owner unavailable,
-        // or the persistence cookie chose otherwise).
-        let follow_client = request.hit && request.owner != Some(served);
+        // A hit served elsewhere: the entry follows its client if its owner could not
+        // take it.
+        let follow_client = request.hit && request.owner != Some(served.server);
         if learn_from_request || follow_client {
-            Learning::Learned(self.table.learn(id, server, now))
+            Learning::Learned(self.table.learn_unless_kept(id, server, now, keeps))
         } else {
             Learning::Nothing
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,5 @@
 //! The learned session table: session id (bytes) → the server that owns it. HAProxy 1.5's
-//! `appsession` table (reference `haproxy-persistence.md` §7), concurrent and bounded.
+//! `appsession` table (docs/haproxy-compatibility.md §15), concurrent and bounded.
 //!
 //! Shape:
 //! - A `quick_cache::sync::Cache` keyed by the id: fixed shards, each behind its own
@@ -89,6 +89,8 @@ pub enum Learned {
     Repointed { from: ServerRef },
     /// The id already belonged to this server; it counts as seen now.
     Refreshed,
+    /// The id belongs to another server, which keeps it; it counts as seen now.
+    Kept { owner: ServerRef },
 }
 
 /// One live entry, for the admin API.
@@ -199,13 +201,33 @@ impl SessionTable {
     /// last server to serve the id owns it), or a refresh of the same owner (written at
     /// most once per refresh granularity, like a hit).
     pub fn learn(&self, id: &[u8], server: ServerRef, now: u32) -> Learned {
-        // Fast path: the same owner, alive; a read unless the refresh is due.
+        self.learn_unless_kept(id, server, now, |_| false)
+    }
+
+    /// [`learn`](Self::learn), except that a live entry whose owner `keeps(owner)` stays
+    /// with that owner and only counts as seen ([`Learned::Kept`]): HAProxy 1.5's
+    /// appsession never re-pointed an entry to another server.
+    pub fn learn_unless_kept(
+        &self,
+        id: &[u8],
+        server: ServerRef,
+        now: u32,
+        keeps: impl Fn(ServerRef) -> bool,
+    ) -> Learned {
+        // Fast path: a live owner that stays; a read unless the refresh is due.
         if let Some(owner) = self.cache.get(id) {
-            if owner.server == server && !self.idle.is_expired(owner.last_seen, now) {
+            let stays = owner.server == server || keeps(owner.server);
+            if stays && !self.idle.is_expired(owner.last_seen, now) {
                 if self.idle.refresh_due(owner.last_seen, now) {
                     self.refresh(id, now);
                 }
-                return Learned::Refreshed;
+                return if owner.server == server {
+                    Learned::Refreshed
+                } else {
+                    Learned::Kept {
+                        owner: owner.server,
+                    }
+                };
             }
         }
         let inserted = Owner {

@@ -374,6 +374,7 @@ fn concurrent_use_from_four_threads() {
                         Learned::Inserted => learned[0] += 1,
                         Learned::Repointed { .. } => learned[1] += 1,
                         Learned::Refreshed => learned[2] += 1,
+                        Learned::Kept { .. } => unreachable!("learn never keeps"),
                     }
                     assert_eq!(t.lookup(&own, T0 + 1), Some(server));
                     // 100 ids shared by all threads, pulled between servers.
@@ -445,4 +446,31 @@ fn idle_of(t: &SessionTable, key: &[u8], now: u32) -> Option<u32> {
         .into_iter()
         .find(|item| *item.key == *key)
         .map(|item| item.idle_secs)
+}
+
+/// `learn_unless_kept`: a live entry stays with an owner that keeps it (only seen), goes to
+/// the new server otherwise; an expired entry is replaced whoever owned it.
+#[test]
+fn learn_unless_kept_leaves_kept_entries_in_place() {
+    let t = SessionTable::new(1000, Duration::from_secs(60));
+    let (s1, s2) = (t.server_ref("s1"), t.server_ref("s2"));
+    t.learn(b"id", s1, T0);
+    assert_eq!(
+        t.learn_unless_kept(b"id", s2, T0 + 1, |owner| owner == s1),
+        Learned::Kept { owner: s1 }
+    );
+    assert_eq!(t.lookup(b"id", T0 + 1), Some(s1));
+    assert_eq!(
+        t.learn_unless_kept(b"id", s1, T0 + 1, |_| true),
+        Learned::Refreshed
+    );
+    assert_eq!(
+        t.learn_unless_kept(b"id", s2, T0 + 2, |_| false),
+        Learned::Repointed { from: s1 }
+    );
+    assert_eq!(t.lookup(b"id", T0 + 2), Some(s2));
+    assert_eq!(
+        t.learn_unless_kept(b"id", s1, T0 + 1000, |_| true),
+        Learned::Inserted
+    );
 }
