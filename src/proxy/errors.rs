@@ -5,6 +5,57 @@ use bytes::Bytes;
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
+use pingora::{Error, ErrorSource, ErrorType};
+
+/// What a failed request amounts to: the status tether answers with (0: none, the client
+/// is gone or already has a response) and HAProxy's two termination characters for the
+/// access log (docs/haproxy-compatibility.md §17, §18). One classification, used by both
+/// the error page and the log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub status: u16,
+    pub termination: [u8; 2],
+}
+
+/// Classifies the final error of a request. `server_answered`: the server's response
+/// headers arrived; `client_answered`: a response head already went to the client.
+pub fn classify(e: &Error, server_answered: bool, client_answered: bool) -> Failure {
+    let phase = |before: &[u8; 2], after: &[u8; 2]| if server_answered { *after } else { *before };
+    let (status, termination) = match (e.esource(), e.etype()) {
+        // tether's own decisions (no server, full queue, ...): the caller logs why.
+        (_, ErrorType::HTTPStatus(code)) => (*code, *b"PR"),
+        (
+            _,
+            ErrorType::ConnectTimedout
+            | ErrorType::ConnectRefused
+            | ErrorType::ConnectError
+            | ErrorType::ConnectNoRoute,
+        ) => (503, *b"SC"),
+        (ErrorSource::Upstream, ErrorType::ReadTimedout | ErrorType::WriteTimedout) => {
+            (504, phase(b"sH", b"sD"))
+        }
+        (ErrorSource::Upstream, _) => (502, phase(b"SH", b"SD")),
+        (ErrorSource::Downstream, ErrorType::ReadTimedout | ErrorType::WriteTimedout) => {
+            if client_answered {
+                (0, *b"cD")
+            } else {
+                (408, *b"cR")
+            }
+        }
+        (
+            ErrorSource::Downstream,
+            ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed,
+        ) => (0, if client_answered { *b"CD" } else { *b"CR" }),
+        // A request Pingora could not read (a broken body, say).
+        (ErrorSource::Downstream, _) => (400, *b"PR"),
+        _ => (500, *b"PI"),
+    };
+    let status = if client_answered { 0 } else { status };
+    Failure {
+        status,
+        termination,
+    }
+}
 
 /// An error page: status, reason phrase and HTML body (HAProxy `http_err_msgs`).
 pub struct ErrorPage {
@@ -94,6 +145,61 @@ impl ErrorPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failure(e: Box<Error>, server: bool, client: bool) -> (u16, String) {
+        let f = classify(&e, server, client);
+        (
+            f.status,
+            String::from_utf8_lossy(&f.termination).into_owned(),
+        )
+    }
+
+    fn up(t: ErrorType) -> Box<Error> {
+        Error::new(t).into_up()
+    }
+
+    fn down(t: ErrorType) -> Box<Error> {
+        Error::new(t).into_down()
+    }
+
+    #[test]
+    fn classification_of_errors() {
+        let cases = [
+            (
+                Error::new(ErrorType::HTTPStatus(503)),
+                false,
+                false,
+                503,
+                "PR",
+            ),
+            (up(ErrorType::ConnectRefused), false, false, 503, "SC"),
+            (up(ErrorType::ConnectTimedout), false, false, 503, "SC"),
+            (up(ErrorType::ReadTimedout), false, false, 504, "sH"),
+            (up(ErrorType::ReadTimedout), true, true, 0, "sD"),
+            (up(ErrorType::ConnectionClosed), false, false, 502, "SH"),
+            (up(ErrorType::ReadError), true, false, 502, "SD"),
+            (down(ErrorType::ConnectionClosed), false, false, 0, "CR"),
+            (down(ErrorType::WriteError), true, true, 0, "CD"),
+            (down(ErrorType::ReadTimedout), false, false, 408, "cR"),
+            (down(ErrorType::WriteTimedout), true, true, 0, "cD"),
+            (down(ErrorType::InvalidHTTPHeader), false, false, 400, "PR"),
+            (
+                Error::new(ErrorType::InternalError),
+                false,
+                false,
+                500,
+                "PI",
+            ),
+        ];
+        for (e, server, client, status, termination) in cases {
+            let what = format!("{e}");
+            assert_eq!(
+                failure(e, server, client),
+                (status, termination.to_string()),
+                "{what}"
+            );
+        }
+    }
 
     /// The Content-Length values HAProxy hard-codes in `http_err_msgs`.
     #[test]

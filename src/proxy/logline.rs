@@ -1,7 +1,7 @@
 //! The access log line of a request: what happened, in HAProxy's terms.
 
 use pingora::proxy::Session;
-use pingora::{Error, ErrorSource, ErrorType};
+use pingora::Error;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use crate::metrics::{self, Facts, Record};
 use crate::persist::appsession::{Learned, Learning, Outcome};
 use crate::persist::CookieMode;
 
+use super::errors::classify;
 use super::{Proxy, RequestCtx};
 
 /// Accounting for requests the frontend refused before Pingora parsed them (head
@@ -142,50 +143,17 @@ impl Proxy {
     }
 
     fn termination(&self, ctx: &RequestCtx, session: &Session, e: Option<&Error>) -> [u8; 2] {
-        if let Some(t) = ctx.termination {
-            return t;
-        }
-        let Some(e) = e else {
-            return *b"--";
-        };
-        let answered = ctx.t_response.is_some();
-        match (e.esource(), e.etype()) {
-            (
-                _,
-                ErrorType::ConnectTimedout
-                | ErrorType::ConnectRefused
-                | ErrorType::ConnectError
-                | ErrorType::ConnectNoRoute,
-            ) => *b"SC",
-            (ErrorSource::Upstream, ErrorType::ReadTimedout | ErrorType::WriteTimedout) => {
-                if answered {
-                    *b"sD"
-                } else {
-                    *b"sH"
-                }
+        match (ctx.termination, e) {
+            (Some(t), _) => t,
+            (None, None) => *b"--",
+            (None, Some(e)) => {
+                classify(
+                    e,
+                    ctx.t_response.is_some(),
+                    session.response_written().is_some(),
+                )
+                .termination
             }
-            (ErrorSource::Upstream, _) => {
-                if answered {
-                    *b"SD"
-                } else {
-                    *b"SH"
-                }
-            }
-            (ErrorSource::Downstream, ErrorType::ReadTimedout | ErrorType::WriteTimedout) => {
-                if session.response_written().is_some() {
-                    *b"cD"
-                } else {
-                    *b"cR"
-                }
-            }
-            (ErrorSource::Downstream, _) => {
-                if session.response_written().is_some() {
-                    *b"CD"
-                } else {
-                    *b"CR"
-                }
-            }
-            _ => *b"PR",
         }
     }
 }

@@ -295,25 +295,13 @@ impl ProxyHttp for Proxy {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        let status = match e.etype() {
-            ErrorType::HTTPStatus(code) => *code,
-            ErrorType::ConnectTimedout
-            | ErrorType::ConnectRefused
-            | ErrorType::ConnectError
-            | ErrorType::ConnectNoRoute => 503,
-            _ => match e.esource() {
-                ErrorSource::Upstream => match e.etype() {
-                    ErrorType::ReadTimedout | ErrorType::WriteTimedout => 504,
-                    _ => 502,
-                },
-                ErrorSource::Downstream => match e.etype() {
-                    ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
-                    _ => 400,
-                },
-                _ => 500,
-            },
-        };
-        if status > 0 && session.response_written().is_none() {
+        let status = errors::classify(
+            e,
+            ctx.t_response.is_some(),
+            session.response_written().is_some(),
+        )
+        .status;
+        if status > 0 {
             let sent = match ErrorPage::for_status(status) {
                 Some(page) => page.send(session).await,
                 None => session.respond_error(status).await,
@@ -322,7 +310,6 @@ impl ProxyHttp for Proxy {
                 log::debug!("could not send error page: {err}");
             }
         }
-        let _ = ctx;
         FailToProxy {
             error_code: status,
             can_reuse_downstream: false,
