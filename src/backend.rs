@@ -8,10 +8,8 @@ use crate::balance::{Algorithm, Balancer};
 use crate::conditions::PersistRules;
 use crate::config;
 use crate::metrics::BackendMetrics;
-use crate::persist::appsession::{
-    AppSessions, CookieName, IdSource, IdSpec, SessionTable, UrlMode,
-};
-use crate::persist::{dynamic_cookie, CookieMode, CookiePolicy, CookieSpec};
+use crate::persist::appsession::AppSessions;
+use crate::persist::{dynamic_cookie, CookieMode, CookiePolicy};
 use crate::pool::{AdminState, Health, Pool, PoolView, Server};
 use pingora::upstreams::peer::HttpPeer;
 
@@ -57,43 +55,19 @@ impl Backend {
                     let cookie = s.cookie.clone().or_else(|| {
                         dynamic_key.map(|key| dynamic_cookie(key.as_bytes(), s.address))
                     });
-                    Server::new(
-                        s.name.clone(),
-                        s.address,
-                        cookie,
-                        s.weight,
-                        s.backup,
-                        s.maxconn,
-                        s.maxqueue,
-                        s.check,
-                        s.state,
-                    )
+                    Server::new(s, cookie)
                 })
                 .collect();
 
         let cookie = match &cfg.cookie {
             None => None,
             Some(c) => {
-                let spec = CookieSpec {
-                    name: c.name.clone(),
-                    mode: c.mode,
-                    indirect: c.indirect,
-                    nocache: c.nocache,
-                    postonly: c.postonly,
-                    preserve: c.preserve,
-                    httponly: c.httponly,
-                    secure: c.secure,
-                    domains: c.domain.clone(),
-                    attrs: c.attr.clone(),
-                    maxidle: secs_u32(c.maxidle),
-                    maxlife: secs_u32(c.maxlife),
-                };
                 let values = servers
                     .iter()
                     .map(|s| s.cookie.as_ref().map(|v| v.as_bytes().to_vec()))
                     .collect();
                 Some(
-                    CookiePolicy::new(spec, values)
+                    CookiePolicy::new(c.clone(), values)
                         .map_err(|e| format!("backend {}: cookie: {e}", cfg.name))?,
                 )
             }
@@ -101,12 +75,7 @@ impl Backend {
 
         let app_sessions = cfg.app_session.as_ref().map(|a| {
             let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
-            AppSessions::new(
-                id_spec(a),
-                a.request_learn,
-                SessionTable::new(a.max_entries, a.timeout),
-                &names,
-            )
+            AppSessions::from_spec(a, &names)
         });
 
         let redispatch_after = match cfg.redispatch {
@@ -234,37 +203,6 @@ impl Backend {
             Algorithm::RoundRobin | Algorithm::StaticRr | Algorithm::Random
         )
     }
-}
-
-/// How the configuration says session ids are found.
-fn id_spec(a: &config::AppSession) -> IdSpec {
-    let source = match &a.key {
-        config::AppSessionKey::Cookie => {
-            let name = a.cookie.clone().unwrap_or_default();
-            IdSource::Cookie(if name == "*" {
-                CookieName::Any
-            } else if a.prefix {
-                CookieName::Prefix(name.into_bytes())
-            } else {
-                CookieName::Exact(name.into_bytes())
-            })
-        }
-        config::AppSessionKey::Src => IdSource::Src,
-        config::AppSessionKey::Header(h) => IdSource::Header(h.clone()),
-        config::AppSessionKey::UrlParam(p) => IdSource::UrlParam(p.clone()),
-    };
-    IdSpec {
-        source,
-        len: a.len,
-        url_mode: match a.mode {
-            config::UrlIdMode::PathParameters => UrlMode::PathParameters,
-            config::UrlIdMode::QueryString => UrlMode::QueryString,
-        },
-    }
-}
-
-fn secs_u32(d: Option<Duration>) -> u32 {
-    d.map_or(0, |d| d.as_secs().min(u32::MAX as u64) as u32)
 }
 
 impl Backend {

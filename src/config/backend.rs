@@ -220,7 +220,7 @@ const SERVER: &[&str] = &[
     "name", "address", "cookie", "weight", "maxconn", "maxqueue", "backup", "check", "state",
 ];
 
-fn server(node: &Node, path: &str, diag: &mut Diag) -> Option<(Server, ServerSpots)> {
+fn server(node: &Node, path: &str, diag: &mut Diag) -> Option<(ServerSpec, ServerSpots)> {
     let mut r = MapReader::new(node, path, SERVER, diag)?;
     let name = r.req("name", "a non-empty string", diag, string);
     let address = r.req("address", ADDRESS_FORMAT, diag, server_address);
@@ -233,7 +233,7 @@ fn server(node: &Node, path: &str, diag: &mut Diag) -> Option<(Server, ServerSpo
         address: address.as_ref().map(|_| r.at("address")),
     };
     let (address, address_text) = address.unwrap_or((NO_ADDRESS, String::new()));
-    let server = Server {
+    let server = ServerSpec {
         name: name.unwrap_or_default(),
         address,
         address_text,

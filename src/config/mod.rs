@@ -30,9 +30,9 @@ use std::path::Path;
 
 pub use duration::parse_duration;
 pub use schema::{
-    AccessLog, Admin, AppSession, AppSessionKey, Backend, CheckKind, Cidr, Condition, Config,
-    Cookie, Frontend, HeaderPredicate, HeaderTest, HealthCheck, LogFormat, LogTarget,
-    PingoraSection, Redispatch, Server, Timeouts, Tls, UrlIdMode,
+    AccessLog, Admin, Backend, CheckKind, Cidr, Condition, Config, Frontend, HeaderPredicate,
+    HeaderTest, HealthCheck, LogFormat, LogTarget, PingoraSection, Redispatch, ServerSpec,
+    Timeouts, Tls,
 };
 
 /// A position in the configuration file. Both numbers are 1-based; the column counts

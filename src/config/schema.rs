@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use crate::balance::{Algorithm, HashType};
 use crate::frontend::HeadLimits;
-use crate::persist::CookieMode;
-use crate::pool::AdminState;
+use crate::persist::appsession::AppSessionSpec;
+use crate::persist::CookieSpec;
+pub use crate::pool::ServerSpec;
 
 use super::Mark;
 
@@ -114,8 +115,10 @@ pub struct Backend {
     pub hash_type: HashType,
     /// Bounded-load percent for consistent hashing: 0 (off) or more than 100.
     pub hash_balance_factor: u32,
-    pub cookie: Option<Cookie>,
-    pub app_session: Option<AppSession>,
+    /// HAProxy's `cookie` directive, decoded into the persistence core's own type.
+    pub cookie: Option<CookieSpec>,
+    /// The learned session table, decoded into the persistence core's own type.
+    pub app_session: Option<AppSessionSpec>,
     pub timeouts: Timeouts,
     /// HAProxy `option allbackups`. Default false.
     pub allbackups: bool,
@@ -131,107 +134,7 @@ pub struct Backend {
     pub force_persist: Vec<Condition>,
     pub health_check: Option<HealthCheck>,
     /// At least one server.
-    pub servers: Vec<Server>,
-}
-
-/// The HAProxy `cookie` directive of a backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cookie {
-    pub name: String,
-    /// Default insert (config.md; HAProxy's keyword-less default is passive).
-    pub mode: CookieMode,
-    pub indirect: bool,
-    pub nocache: bool,
-    pub postonly: bool,
-    pub preserve: bool,
-    pub httponly: bool,
-    pub secure: bool,
-    /// Each emitted as `; domain=<d>`, in order.
-    pub domain: Vec<String>,
-    /// Each appended as `; <attr>`, in order.
-    pub attr: Vec<String>,
-    /// `None` when absent or 0; otherwise 1 s to 2147483647 s.
-    pub maxidle: Option<Duration>,
-    /// `None` when absent or 0; otherwise 1 s to 2147483647 s.
-    pub maxlife: Option<Duration>,
-    /// HAProxy `dynamic` + `dynamic-cookie-key`: servers without `cookie:` get a value
-    /// derived from this key and their address.
-    pub dynamic_key: Option<String>,
-}
-
-/// The learned session table (HAProxy 1.5 `appsession`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppSession {
-    /// Default cookie.
-    pub key: AppSessionKey,
-    /// With key cookie: the cookie name, or `*` for any cookie the server sets.
-    pub cookie: Option<String>,
-    /// Default 52.
-    pub len: usize,
-    /// Idle expiry of an entry. Default 3 h.
-    pub timeout: Duration,
-    /// Default false (appsession's default).
-    pub request_learn: bool,
-    /// Default false.
-    pub prefix: bool,
-    /// Default path-parameters.
-    pub mode: UrlIdMode,
-    /// Default 1 000 000.
-    pub max_entries: u64,
-}
-
-/// What identifies a session: `cookie | src | header:<name> | url_param:<name>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppSessionKey {
-    Cookie,
-    Src,
-    Header(String),
-    UrlParam(String),
-}
-
-impl AppSessionKey {
-    pub const NAMES: &'static [&'static str] =
-        &["cookie", "src", "header:<name>", "url_param:<name>"];
-
-    /// `None` for unknown words and empty names.
-    pub fn parse(word: &str) -> Option<Self> {
-        let param = |p: &str| (!p.is_empty()).then(|| p.to_string());
-        match word {
-            "cookie" => Some(Self::Cookie),
-            "src" => Some(Self::Src),
-            _ => {
-                if let Some(p) = word.strip_prefix("header:") {
-                    param(p).map(Self::Header)
-                } else {
-                    word.strip_prefix("url_param:")
-                        .and_then(param)
-                        .map(Self::UrlParam)
-                }
-            }
-        }
-    }
-}
-
-/// Where a session id is looked for in the URL (appsession `mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UrlIdMode {
-    /// `;jsessionid=...` between the first `;` and `?`.
-    #[default]
-    PathParameters,
-    /// `?jsessionid=...`.
-    QueryString,
-}
-
-impl UrlIdMode {
-    pub const NAMES: &'static [&'static str] = &["path-parameters", "query-string"];
-
-    pub fn parse(word: &str) -> Option<Self> {
-        match word {
-            "path-parameters" => Some(Self::PathParameters),
-            "query-string" => Some(Self::QueryString),
-            _ => None,
-        }
-    }
+    pub servers: Vec<ServerSpec>,
 }
 
 /// HAProxy `timeout connect|server|queue`.
@@ -305,29 +208,6 @@ impl CheckKind {
             _ => None,
         }
     }
-}
-
-/// One `servers:` item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Server {
-    pub name: String,
-    /// Resolved at load time (the first address the resolver returns).
-    pub address: SocketAddr,
-    /// `address` as written, e.g. `app1.internal:8080`.
-    pub address_text: String,
-    /// The value identifying the server in the persistence cookie.
-    pub cookie: Option<String>,
-    /// 0..=256, default 1; 0 = persistent clients only.
-    pub weight: u32,
-    /// 0 = unlimited.
-    pub maxconn: u32,
-    /// 0 = unlimited.
-    pub maxqueue: u32,
-    pub backup: bool,
-    /// Default true.
-    pub check: bool,
-    /// Default ready.
-    pub state: AdminState,
 }
 
 /// One map of a condition list: it matches when all of its present keys match.

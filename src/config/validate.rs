@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::balance::HashType;
-use crate::persist::CookieMode;
 
 use super::decode::{At, Diag, MapReader};
-use super::schema::{AppSession, AppSessionKey, Backend, CheckKind, Cookie, Frontend, Server};
+use super::schema::{Backend, CheckKind, Frontend, ServerSpec};
+use crate::persist::appsession::IdSource;
 
 /// Where a frontend's cross-checked values are; `None` when the value did not decode.
 pub(crate) struct FrontendSpots {
@@ -140,7 +140,7 @@ fn listeners_do_not_overlap(listeners: &[(SocketAddr, &At)], diag: &mut Diag) {
 /// Server names are unique within a backend, and no two servers have the same resolved
 /// address. Shared `cookie` values are allowed: HAProxy picks the first operational
 /// server holding the value, which is how a backup takes over a primary's clients.
-pub(crate) fn servers(servers: &[(Server, ServerSpots)], diag: &mut Diag) {
+pub(crate) fn servers(servers: &[(ServerSpec, ServerSpots)], diag: &mut Diag) {
     let names = servers
         .iter()
         .filter_map(|(s, spots)| Some((s.name.as_str(), spots.name.as_ref()?)));
@@ -151,29 +151,15 @@ pub(crate) fn servers(servers: &[(Server, ServerSpots)], diag: &mut Diag) {
     unique(addresses, |a| format!("duplicate server address {a}"), diag);
 }
 
-/// HAProxy's `cookie` compatibility rules (cfgparse-listen.c, `cookie` keyword).
-pub(crate) fn cookie(cookie: &Cookie, r: &MapReader<'_>, diag: &mut Diag) {
-    let mode = cookie.mode;
-    if cookie.indirect && mode == CookieMode::Rewrite {
-        diag.error_at(&r.key_at("indirect"), "indirect cannot be used with mode: rewrite (HAProxy: \"cookie 'rewrite' and 'indirect' modes are incompatible\"); use mode insert, prefix or passive");
-    }
-    if cookie.preserve && mode != CookieMode::Insert && !cookie.indirect {
-        diag.error_at(&r.key_at("preserve"), "preserve requires mode: insert or indirect: true (HAProxy: \"cookie 'preserve' requires at least 'insert' or 'indirect'\")");
-    }
-    for (name, set) in [
-        ("maxidle", cookie.maxidle.is_some()),
-        ("maxlife", cookie.maxlife.is_some()),
-    ] {
-        if set && mode != CookieMode::Insert {
-            let message = format!("{name} only works with mode: insert (the dates are written in the inserted cookie); mode is {}", mode.as_str());
-            diag.error_at(&r.key_at(name), message);
-        }
-    }
-}
-
 /// `app_session`: the cookie name goes with `key: cookie` only, and `*` cannot be a prefix.
-pub(crate) fn app_session(session: &AppSession, r: &MapReader<'_>, diag: &mut Diag) {
-    if session.key == AppSessionKey::Cookie {
+pub(crate) fn app_session(
+    source: &IdSource,
+    cookie: Option<&str>,
+    prefix: bool,
+    r: &MapReader<'_>,
+    diag: &mut Diag,
+) {
+    if matches!(source, IdSource::Cookie(_)) {
         if !r.has("cookie") {
             let message = "missing required field: expected the application's cookie name, or \"*\" for any cookie the server sets (required with key: cookie)";
             diag.error_at(&r.at("cookie"), message);
@@ -186,7 +172,7 @@ pub(crate) fn app_session(session: &AppSession, r: &MapReader<'_>, diag: &mut Di
             }
         }
     }
-    if session.cookie.as_deref() == Some("*") && session.prefix {
+    if cookie == Some("*") && prefix {
         diag.error_at(
             &r.key_at("prefix"),
             "prefix cannot be used with cookie: \"*\" (which already matches every cookie name)",
@@ -229,46 +215,9 @@ pub(crate) fn health_check(kind: CheckKind, r: &MapReader<'_>, diag: &mut Diag) 
     }
 }
 
-/// HAProxy `invalid_domainchar()` (src/tools.c): only `[A-Za-z0-9_.-]`. A domain without an
-/// embedded dot is only a warning in HAProxy (RFC 6265 §5.2.3), so it is one here too.
-pub(crate) fn domain(domain: &str, at: &At, diag: &mut Diag) {
-    if let Some(bad) = domain
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        let message = format!("character {bad:?} is not permitted in domain name {domain:?}; expected letters, digits, '.', '_' and '-'");
-        diag.error_at(at, message);
-    } else if !domain.contains('.') {
-        let message = format!("domain {domain:?} contains no embedded dot, this configuration may not work properly (see RFC6265#5.2.3)");
-        diag.warning(at.path.clone(), at.mark, message);
-    }
-}
-
-/// HAProxy `attr`: no control characters and no `;` (cfgparse-listen.c).
-pub(crate) fn attr(attr: &str, at: &At, diag: &mut Diag) {
-    if let Some(bad) = attr.chars().find(|&c| c.is_control() || c == ';') {
-        let message = format!("character {bad:?} is not permitted in attribute {attr:?}; expected no ';' and no control characters");
-        diag.error_at(at, message);
-    }
-}
-
-/// A cookie name or value goes verbatim into `Cookie`/`Set-Cookie` headers: separators and
-/// control characters would split or corrupt the header (RFC 6265 §4.1.1).
+/// A cookie name or value (the persistence core's rule, `persist::cookie_text_problem`).
 pub(crate) fn cookie_text(text: &str, is_name: bool, at: &At, diag: &mut Diag) {
-    let bad = text.chars().find(|&c| {
-        c.is_control()
-            || c.is_whitespace()
-            || matches!(c, ';' | ',' | '"' | '\\')
-            || (is_name && c == '=')
-    });
-    if let Some(bad) = bad {
-        let what = if is_name {
-            "a cookie name"
-        } else {
-            "a cookie value"
-        };
-        let also = if is_name { ", '='" } else { "" };
-        let message = format!("character {bad:?} is not permitted in {what}; expected no spaces, ';', ',', '\"', '\\'{also} or control characters");
+    if let Some(message) = crate::persist::cookie_text_problem(text, is_name) {
         diag.error_at(at, message);
     }
 }

@@ -30,6 +30,7 @@ mod policy;
 mod request;
 mod response;
 mod scan;
+mod spec;
 
 #[cfg(test)]
 mod tests;
@@ -41,6 +42,7 @@ pub use edit::{EditAction, HeaderEdit};
 pub use failover::refuses_to_move;
 pub use flags::{ClientFlag, ServerFlag};
 pub use mode::CookieMode;
-pub use policy::{CookiePolicy, CookieSpec};
+pub use policy::CookiePolicy;
 pub use request::{analyse_request, PersistOverride, RequestContext, RequestVerdict};
 pub use response::{analyse_response, ResponseContext, ResponseVerdict};
+pub use spec::{cookie_text_problem, CookieSpec, Problem};

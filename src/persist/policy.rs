@@ -1,55 +1,13 @@
-//! The validated cookie settings of one backend (HAProxy `cookie` directive, reference 1.1
-//! and 1.2) and everything that can be computed once per configuration: the inserted
-//! `Set-Cookie` values of each server (reference 1.5) and a value-to-server index.
+//! The validated cookie settings of one backend (HAProxy `cookie` directive,
+//! docs/haproxy-compatibility.md §2) and everything that can be computed once per
+//! configuration: the inserted `Set-Cookie` values of each server (§5) and a
+//! value-to-server index.
 
 use super::date::{encode_date, encode_units};
 use super::mode::CookieMode;
+use super::spec::{cookie_text_problem, CookieSpec, Problem};
 use bytes::Bytes;
 use http::HeaderValue;
-
-/// What the configuration says about the persistence cookie of one backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieSpec {
-    pub name: String,
-    pub mode: CookieMode,
-    pub indirect: bool,
-    pub nocache: bool,
-    pub postonly: bool,
-    pub preserve: bool,
-    pub httponly: bool,
-    pub secure: bool,
-    /// Repeated `domain`; each one is emitted as `; domain=<d>`.
-    pub domains: Vec<String>,
-    /// Repeated `attr`; each one is emitted as `; <attr>`.
-    pub attrs: Vec<String>,
-    /// Seconds, 0 = off.
-    pub maxidle: u32,
-    /// Seconds, 0 = off.
-    pub maxlife: u32,
-}
-
-impl CookieSpec {
-    /// A spec with the given name and mode and every option off.
-    pub fn new(name: impl Into<String>, mode: CookieMode) -> Self {
-        CookieSpec {
-            name: name.into(),
-            mode,
-            indirect: false,
-            nocache: false,
-            postonly: false,
-            preserve: false,
-            httponly: false,
-            secure: false,
-            domains: Vec::new(),
-            attrs: Vec::new(),
-            maxidle: 0,
-            maxlife: 0,
-        }
-    }
-}
-
-/// HAProxy's largest accepted `maxidle` / `maxlife` ("maximum value is 2147483647 s").
-const MAX_AGE_SECS: u32 = i32::MAX as u32;
 
 const REMOVAL_MIDDLE: &[u8] = b"=; Expires=Thu, 01-Jan-1970 00:00:01 GMT";
 const PATH: &[u8] = b"; path=/";
@@ -109,13 +67,12 @@ impl CookiePolicy {
             let mut v = Vec::new();
             match &value {
                 Some(val) => {
-                    if val.is_empty() {
-                        return Err(format!("servers[{i}].cookie: must not be empty"));
-                    }
-                    if let Some(c) = val.iter().find(|&&c| c < 0x20 || c == 0x7f) {
-                        return Err(format!(
-                            "servers[{i}].cookie: character '%x{c:02X}' is not permitted"
-                        ));
+                    let problem = match std::str::from_utf8(val) {
+                        Ok(text) => cookie_text_problem(text, false),
+                        Err(_) => Some("expected UTF-8 text".to_string()),
+                    };
+                    if let Some(message) = problem {
+                        return Err(format!("servers[{i}].cookie: {message}"));
                     }
                     by_value.push((val.clone().into_boxed_slice(), i));
                     v.extend_from_slice(name);
@@ -242,77 +199,16 @@ impl CookiePolicy {
     }
 }
 
-/// The checks of HAProxy's `cookie` parser (reference 1.1) plus tether's own
-/// (config.md: maxidle/maxlife outside insert mode is an error). Returns the warnings.
+/// The spec's problems (`CookieSpec::problems`): the first error, or the warnings, each as
+/// `cookie.<key>: <message>`.
 fn validate(spec: &CookieSpec) -> Result<Vec<String>, String> {
-    let mut warnings = Vec::new();
-    if spec.name.is_empty() {
-        return Err("cookie.name: expects a cookie name".into());
+    let describe = |p: &Problem| match p.index {
+        Some(i) => format!("cookie.{}[{i}]: {}", p.key, p.message),
+        None => format!("cookie.{}: {}", p.key, p.message),
+    };
+    let problems = spec.problems();
+    match problems.iter().find(|p| !p.warning) {
+        Some(error) => Err(describe(error)),
+        None => Ok(problems.iter().map(describe).collect()),
     }
-    // A name with blanks or delimiters could never be matched in a Cookie header, and
-    // control bytes cannot be sent in a header.
-    if let Some(c) = spec
-        .name
-        .bytes()
-        .find(|&c| c <= b' ' || c == 0x7f || matches!(c, b'=' | b';' | b','))
-    {
-        return Err(format!(
-            "cookie.name: character '%x{c:02X}' is not permitted in cookie name '{}'",
-            spec.name.escape_default()
-        ));
-    }
-    if spec.mode == CookieMode::Rewrite && spec.indirect {
-        return Err(
-            "cookie.indirect: cookie 'rewrite' and 'indirect' modes are incompatible".into(),
-        );
-    }
-    if spec.preserve && spec.mode != CookieMode::Insert && !spec.indirect {
-        return Err(
-            "cookie.preserve: cookie 'preserve' requires at least 'insert' or 'indirect'".into(),
-        );
-    }
-    for (key, v) in [("maxidle", spec.maxidle), ("maxlife", spec.maxlife)] {
-        if v > MAX_AGE_SECS {
-            return Err(format!(
-                "cookie.{key}: timer overflow, maximum value is 2147483647 s (~68 years)"
-            ));
-        }
-        if v != 0 && spec.mode != CookieMode::Insert {
-            return Err(format!(
-                "cookie.{key}: only allowed with mode 'insert' (dates are only written in insert mode)"
-            ));
-        }
-    }
-    for d in &spec.domains {
-        if d.is_empty() {
-            return Err("cookie.domain: expects a domain".into());
-        }
-        // HAProxy invalid_domainchar(): only [A-Za-z0-9._-].
-        if let Some(c) = d
-            .chars()
-            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-        {
-            return Err(format!(
-                "cookie.domain: character '{}' is not permitted in domain name '{}'",
-                c.escape_default(),
-                d.escape_default()
-            ));
-        }
-        if !d.contains('.') {
-            warnings.push(format!(
-                "cookie.domain: domain '{d}' contains no embedded dot, this configuration may not work properly (see RFC6265#5.2.3)"
-            ));
-        }
-    }
-    for a in &spec.attrs {
-        if a.is_empty() {
-            return Err("cookie.attr: expects a value".into());
-        }
-        if let Some(c) = a.bytes().find(|&c| c < 0x20 || c == 0x7f || c == b';') {
-            return Err(format!(
-                "cookie.attr: character '%x{c:02X}' is not permitted in attribute value"
-            ));
-        }
-    }
-    Ok(warnings)
 }

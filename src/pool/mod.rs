@@ -19,7 +19,31 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use crate::balance::ServerView;
 
-/// One server of a backend.
+/// One `servers:` item as the configuration gives it (the run-time [`Server`] adds its
+/// state, health, weight and load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    pub name: String,
+    /// Resolved at load time (the first address the resolver returns).
+    pub address: SocketAddr,
+    /// `address` as written, e.g. `app1.internal:8080`.
+    pub address_text: String,
+    /// The value identifying the server in the persistence cookie.
+    pub cookie: Option<String>,
+    /// 0..=256, default 1; 0 = persistent clients only.
+    pub weight: u32,
+    /// 0 = unlimited.
+    pub maxconn: u32,
+    /// 0 = unlimited.
+    pub maxqueue: u32,
+    pub backup: bool,
+    /// Default true.
+    pub check: bool,
+    /// Default ready.
+    pub state: AdminState,
+}
+
+/// One server of a backend at run time.
 #[derive(Debug)]
 pub struct Server {
     pub name: String,
@@ -38,30 +62,21 @@ pub struct Server {
 }
 
 impl Server {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        name: String,
-        addr: SocketAddr,
-        cookie: Option<String>,
-        weight: u32,
-        backup: bool,
-        maxconn: u32,
-        maxqueue: u32,
-        check: bool,
-        state: AdminState,
-    ) -> Self {
+    /// The server `spec` describes; `cookie` is its value in the persistence cookie
+    /// (`spec.cookie`, or a dynamic one).
+    pub fn new(spec: &ServerSpec, cookie: Option<String>) -> Self {
         Server {
-            name,
-            addr,
+            name: spec.name.clone(),
+            addr: spec.address,
             cookie,
-            backup,
-            maxconn,
-            maxqueue,
-            check,
-            admin: AtomicU8::new(state as u8),
+            backup: spec.backup,
+            maxconn: spec.maxconn,
+            maxqueue: spec.maxqueue,
+            check: spec.check,
+            admin: AtomicU8::new(spec.state as u8),
             health: AtomicU8::new(Health::Up as u8),
-            weight: AtomicU32::new(weight),
-            slots: slot::Slots::new(maxconn),
+            weight: AtomicU32::new(spec.weight),
+            slots: slot::Slots::new(spec.maxconn),
         }
     }
 

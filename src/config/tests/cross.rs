@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use super::*;
+use crate::persist::appsession::{CookieName, IdSource};
 
 const TWO_SERVERS: &str = "    servers: [{ name: s1, address: \"127.0.0.1:1\" }]\n";
 
@@ -126,7 +127,7 @@ fn maxidle_and_maxlife_need_insert_mode() {
     );
     // 0 means off, which every mode accepts.
     let cookie = backend(&with("    cookie: { name: S, mode: prefix, maxidle: 0 }\n")).cookie;
-    assert_eq!(cookie.map(|c| c.maxidle), Some(None));
+    assert_eq!(cookie.map(|c| c.maxidle), Some(0));
 }
 
 #[test]
@@ -151,7 +152,7 @@ fn domains_follow_haproxy_invalid_domainchar_and_warn_without_a_dot() {
     let domains = loaded.config.backends[0]
         .cookie
         .as_ref()
-        .map(|c| c.domain.clone());
+        .map(|c| c.domains.clone());
     assert_eq!(
         domains,
         Some(vec!["localhost".to_string(), ".a_b-c.example".to_string()])
@@ -175,7 +176,7 @@ fn attr_must_not_contain_semicolons_or_control_characters() {
     );
     let cookie = backend(&with("    cookie: { name: S, attr: SameSite=Strict }\n")).cookie;
     assert_eq!(
-        cookie.map(|c| c.attr),
+        cookie.map(|c| c.attrs),
         Some(vec!["SameSite=Strict".to_string()])
     );
 }
@@ -301,8 +302,12 @@ fn app_session_rules() {
     ))
     .app_session;
     assert_eq!(
-        session.map(|s| (s.cookie, s.prefix, s.request_learn, s.len)),
-        Some((Some("ASPSESSIONID".into()), true, true, 64))
+        session.map(|s| (s.id.source, s.request_learn, s.id.len)),
+        Some((
+            IdSource::Cookie(CookieName::Prefix(b"ASPSESSIONID".to_vec())),
+            true,
+            64
+        ))
     );
 }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 use super::*;
 use crate::balance::{Algorithm, HashType};
 use crate::frontend::HeadLimits;
-use crate::persist::CookieMode;
+use crate::persist::appsession::{AppSessionSpec, CookieName, IdSource, IdSpec, UrlMode};
+use crate::persist::{CookieMode, CookieSpec};
 use crate::pool::AdminState;
 
 /// The example of config.md, verbatim.
@@ -88,7 +89,7 @@ fn the_example_of_config_md_loads_with_every_value() {
         balance: Algorithm::RoundRobin,
         hash_type: HashType::MapBased,
         hash_balance_factor: 0,
-        cookie: Some(Cookie {
+        cookie: Some(CookieSpec {
             name: "SERVERID".into(),
             mode: CookieMode::Insert,
             indirect: true,
@@ -97,20 +98,20 @@ fn the_example_of_config_md_loads_with_every_value() {
             preserve: false,
             httponly: true,
             secure: false,
-            domain: vec![".example.com".into()],
-            attr: vec!["SameSite=Lax".into()],
-            maxidle: Some(Duration::from_secs(30 * 60)),
-            maxlife: Some(Duration::from_secs(8 * 3600)),
+            domains: vec![".example.com".into()],
+            attrs: vec!["SameSite=Lax".into()],
+            maxidle: 30 * 60,
+            maxlife: 8 * 3600,
             dynamic_key: Some("secret".into()),
         }),
-        app_session: Some(AppSession {
-            key: AppSessionKey::Cookie,
-            cookie: Some("JSESSIONID".into()),
-            len: 52,
+        app_session: Some(AppSessionSpec {
+            id: IdSpec {
+                source: IdSource::Cookie(CookieName::Exact(b"JSESSIONID".to_vec())),
+                len: 52,
+                url_mode: UrlMode::PathParameters,
+            },
             timeout: Duration::from_secs(3 * 3600),
             request_learn: true,
-            prefix: false,
-            mode: UrlIdMode::PathParameters,
             max_entries: 1_000_000,
         }),
         timeouts: Timeouts {
@@ -149,7 +150,7 @@ fn the_example_of_config_md_loads_with_every_value() {
             fall: 3,
             disable_on_404: false,
         }),
-        servers: vec![Server {
+        servers: vec![ServerSpec {
             name: "s1".into(),
             address: listen("10.4.102.5:80"),
             address_text: "10.4.102.5:80".into(),

@@ -250,8 +250,8 @@ fn app_session_cookie_is_required_with_key_cookie() {
     );
     let session = backend(&with("    app_session: { key: src }\n")).app_session;
     assert_eq!(
-        session.map(|s| (s.key, s.cookie)),
-        Some((AppSessionKey::Src, None))
+        session.map(|s| s.id.source),
+        Some(crate::persist::appsession::IdSource::Src)
     );
 }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 use super::*;
 use crate::balance::{Algorithm, HashType};
 use crate::frontend::HeadLimits;
-use crate::persist::CookieMode;
+use crate::persist::appsession::{AppSessionSpec, CookieName, IdSource, IdSpec, UrlMode};
+use crate::persist::{CookieMode, CookieSpec};
 use crate::pool::AdminState;
 
 #[test]
@@ -98,22 +99,19 @@ fn maxidle_and_maxlife_follow_haproxy_limits() {
         let text = with(&format!("    cookie:\n      name: SRV\n{extra}"));
         backend(&text).cookie.map(|c| (c.maxidle, c.maxlife))
     };
-    assert_eq!(cookie(""), Some((None, None)));
+    assert_eq!(cookie(""), Some((0, 0)));
     assert_eq!(
         cookie("      maxidle: 0\n      maxlife: 0s\n"),
-        Some((None, None))
+        Some((0, 0))
     );
     // parse_time_err() rounds up to whole seconds: 500ms is 1 s, 1500ms is 2 s.
     assert_eq!(
         cookie("      maxidle: 500ms\n      maxlife: 1500ms\n"),
-        Some((Some(Duration::from_secs(1)), Some(Duration::from_secs(2))))
+        Some((1, 2))
     );
     assert_eq!(
         cookie("      maxidle: 30m\n      maxlife: 2147483647\n"),
-        Some((
-            Some(Duration::from_secs(1800)),
-            Some(Duration::from_secs(2_147_483_647))
-        ))
+        Some((1800, 2_147_483_647))
     );
     let text =
         with("    cookie:\n      name: SRV\n      maxlife: 2147483648\n      maxidle: 24856d\n");
@@ -167,13 +165,10 @@ fn enumerations_decode_every_value() {
     assert_eq!(b.balance, Algorithm::Hdr("X-User".into()));
     assert_eq!(b.hash_type, HashType::Consistent);
     assert_eq!(b.cookie.map(|c| c.mode), Some(CookieMode::Passive));
-    let session = b.app_session.map(|s| (s.key, s.mode));
+    let session = b.app_session.map(|s| (s.id.source, s.id.url_mode));
     assert_eq!(
         session,
-        Some((
-            AppSessionKey::UrlParam("sid".into()),
-            UrlIdMode::QueryString
-        ))
+        Some((IdSource::UrlParam("sid".into()), UrlMode::QueryString))
     );
     assert_eq!(b.health_check.map(|h| h.kind), Some(CheckKind::Tcp));
 }
@@ -489,30 +484,15 @@ fn defaults_follow_the_contract() {
         (false, false, Redispatch::Off, 3, true)
     );
     assert_eq!((b.ignore_persist.len(), b.force_persist.len()), (0, 0));
-    let cookie = Cookie {
-        name: "SRV".into(),
-        mode: CookieMode::Insert,
-        indirect: false,
-        nocache: false,
-        postonly: false,
-        preserve: false,
-        httponly: false,
-        secure: false,
-        domain: vec![],
-        attr: vec![],
-        maxidle: None,
-        maxlife: None,
-        dynamic_key: None,
-    };
-    assert_eq!(b.cookie, Some(cookie));
-    let session = AppSession {
-        key: AppSessionKey::Cookie,
-        cookie: Some("J".into()),
-        len: 52,
+    assert_eq!(b.cookie, Some(CookieSpec::new("SRV", CookieMode::Insert)));
+    let session = AppSessionSpec {
+        id: IdSpec {
+            source: IdSource::Cookie(CookieName::Exact(b"J".to_vec())),
+            len: 52,
+            url_mode: UrlMode::PathParameters,
+        },
         timeout: Duration::from_secs(3 * 3600),
         request_learn: false,
-        prefix: false,
-        mode: UrlIdMode::PathParameters,
         max_entries: 1_000_000,
     };
     assert_eq!(b.app_session, Some(session));

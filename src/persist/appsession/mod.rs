@@ -42,6 +42,19 @@ pub use table::{Learned, ServerRef, SessionTable};
 
 use super::request::{PersistOverride, RequestContext};
 
+/// A backend's `app_session:` as the configuration gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSessionSpec {
+    /// `key`, `cookie`, `prefix`, `len`, `mode`.
+    pub id: IdSpec,
+    /// Ids seen in requests are learned too (HAProxy `request-learn`). Default false.
+    pub request_learn: bool,
+    /// Idle expiry of an entry. Default 3 h.
+    pub timeout: std::time::Duration,
+    /// Hard bound on the entries held. Default 1 000 000.
+    pub max_entries: u64,
+}
+
 /// A backend's `app_session:`: how ids are found, the table, and the link between the
 /// table's server identities (names) and the backend's current servers.
 pub struct AppSessions {
@@ -129,6 +142,16 @@ pub struct RequestParts<'a> {
 }
 
 impl AppSessions {
+    /// The table of `spec` for a backend with these servers (declaration order).
+    pub fn from_spec(spec: &AppSessionSpec, server_names: &[&str]) -> Self {
+        Self::new(
+            spec.id.clone(),
+            spec.request_learn,
+            SessionTable::new(spec.max_entries, spec.timeout),
+            server_names,
+        )
+    }
+
     pub fn new(
         spec: IdSpec,
         request_learn: bool,

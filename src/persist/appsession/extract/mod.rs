@@ -1,5 +1,5 @@
 //! Which application session id a request or response carries (HAProxy 1.5 `appsession`,
-//! reference `haproxy-persistence.md` section 7; config `app_session:`). Pure byte logic:
+//! docs/haproxy-compatibility.md §15; config `app_session:`). Pure byte logic:
 //! no clock (dates come in as unix seconds), no I/O, and on the request side no allocation:
 //! every id borrows from the bytes it was found in.
 //!
@@ -72,6 +72,52 @@ pub enum UrlMode {
     PathParameters,
     /// `/app?jsessionid=ID&...`: the `&`-separated parameters after the first `?`.
     QueryString,
+}
+
+impl IdSource {
+    /// The `key:` words.
+    pub const NAMES: &'static [&'static str] =
+        &["cookie", "src", "header:<name>", "url_param:<name>"];
+
+    /// A `key:` word; `None` for unknown words and empty names. `cookie` gives
+    /// `Cookie(CookieName::Any)`: the name comes from the `cookie:` and `prefix:` settings
+    /// ([`CookieName::new`]).
+    pub fn parse(word: &str) -> Option<Self> {
+        let named = |p: &str| (!p.is_empty()).then(|| p.to_string());
+        match word {
+            "cookie" => Some(Self::Cookie(CookieName::Any)),
+            "src" => Some(Self::Src),
+            _ => match word.split_once(':') {
+                Some(("header", name)) => named(name).map(Self::Header),
+                Some(("url_param", name)) => named(name).map(Self::UrlParam),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl CookieName {
+    /// The `cookie:` setting (`*`: any cookie) with `prefix:`.
+    pub fn new(name: &str, prefix: bool) -> Self {
+        match (name, prefix) {
+            ("*", _) => Self::Any,
+            (name, true) => Self::Prefix(name.as_bytes().to_vec()),
+            (name, false) => Self::Exact(name.as_bytes().to_vec()),
+        }
+    }
+}
+
+impl UrlMode {
+    /// The `mode:` words.
+    pub const NAMES: &'static [&'static str] = &["path-parameters", "query-string"];
+
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "path-parameters" => Some(Self::PathParameters),
+            "query-string" => Some(Self::QueryString),
+            _ => None,
+        }
+    }
 }
 
 /// Raw ids longer than this are refused whole rather than truncated: a bound on what a
