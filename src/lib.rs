@@ -9,7 +9,7 @@
 //!   the proxy.
 //! - [`proxy`]: the Pingora `ProxyHttp` shell that wires phases to the core.
 //! - [`admin`]: the admin API.
-//! - [`serve`]: building the Pingora server; [`demo`]: the self-contained demo.
+//! - [`serve`]: building the Pingora server.
 
 pub mod access_log;
 pub mod admin;
@@ -18,7 +18,6 @@ pub mod balance;
 pub mod conditions;
 pub mod config;
 pub mod ctl;
-pub mod demo;
 pub mod frontend;
 pub mod health;
 pub mod http_value;

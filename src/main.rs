@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 
 use tether::config;
 
+mod demo;
+
 /// mimalloc instead of glibc's malloc: the proxy allocates and frees many small objects
 /// per request, and glibc's arena bookkeeping showed up at ~11% of the profile.
 #[global_allocator]
@@ -31,7 +33,7 @@ enum Command {
     /// Validate a configuration file: every error is printed; exit status 2 if invalid.
     Check(ConfigArg),
     /// Start three demo backends and a proxy in front of them, and show stickiness.
-    Demo(tether::demo::DemoArgs),
+    Demo(demo::DemoArgs),
     /// Talk to a running tether's admin API (servers, states, weights, sessions).
     Ctl(tether::ctl::CtlArgs),
     /// Run one of the demo's tiny backends on its own (for benchmarks and experiments).
@@ -132,11 +134,11 @@ fn main() -> ExitCode {
             }
         },
         Command::Backend(args) => {
-            let mut behaviour = tether::demo::echo::Behaviour::default();
+            let mut behaviour = tether_echo::Behaviour::default();
             if args.fast {
                 behaviour = behaviour.with_fast();
             }
-            match tether::demo::echo::spawn_with(&args.name, args.listen, behaviour) {
+            match tether_echo::spawn_with(&args.name, args.listen, behaviour) {
                 Ok(handle) => {
                     println!("backend {} on http://{}/", args.name, handle.addr());
                     // Serves until the process is stopped.
@@ -152,7 +154,7 @@ fn main() -> ExitCode {
         }
         Command::Demo(args) => {
             init_logging();
-            match tether::demo::run(args) {
+            match demo::run(args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("tether demo: {e}");

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use common::http::{Request, Response};
 use common::rig::Rig;
-use tether::demo::echo::Behaviour;
+use tether_echo::Behaviour;
 
 /// Three applications behind tether with `backend_extra` (4-space indented YAML).
 fn start(backend_extra: &str, behaviour: impl Fn(&str) -> Behaviour) -> Rig {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::haproxy::{self, Haproxy};
 use common::http::{Conn, Request};
 use common::ports::{free_addr, free_port, wait_for_port};
-use tether::demo::echo::{self, Behaviour, EchoHandle, PHP_SESSION_COOKIE, SESSION_ID_LEN};
+use tether_echo::{self as echo, Behaviour, EchoHandle, PHP_SESSION_COOKIE, SESSION_ID_LEN};
 
 const SHORT: Duration = Duration::from_secs(2);
 

@@ -27,7 +27,7 @@ fn start(backend_extra: &str, names: &[&str]) -> Rig {
 
 fn start_with(
     backend_extra: &str,
-    servers: Vec<tether::demo::echo::EchoHandle>,
+    servers: Vec<tether_echo::EchoHandle>,
     list: &[(&str, SocketAddr, &str)],
 ) -> Rig {
     Rig::start(backend_extra, servers, list, "")

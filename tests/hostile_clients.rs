@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::http::{Conn, Request};
 use common::ports::free_addr;
 use common::tether::{config_with_frontend, echo, Tether};
-use tether::demo::echo::EchoHandle;
+use tether_echo::EchoHandle;
 
 /// tether in front of two echo servers, with `frontend_extra` and `backend_extra` YAML.
 fn start(frontend_extra: &str, backend_extra: &str) -> (Tether, Vec<EchoHandle>) {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::http::{Conn, Request, Response};
 use common::rig::Rig;
 use common::tether::{check, check_str, echo};
-use tether::demo::echo::EchoHandle;
+use tether_echo::EchoHandle;
 
 /// Sends a request the backend holds for `delay_ms`, and returns once it is inside the
 /// backend (readiness, not a sleep).

@@ -1,14 +1,14 @@
 //! `tether demo`: three tiny built-in backends and a proxy in front of them, on an
 //! embedded configuration, plus a short walk-through that shows the cookie pinning.
 
-pub mod echo;
 mod showcase;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use crate::config;
-use crate::serve::{self, RunFlags};
+use tether::config;
+use tether::serve::{self, RunFlags};
+use tether_echo as echo;
 
 /// The embedded configuration (placeholders are filled with the chosen addresses).
 const DEMO_CONFIG: &str = include_str!("demo.yaml");

@@ -4,7 +4,7 @@
 //! * [`ports`]: free loopback ports and readiness polling.
 //! * [`haproxy`]: a real HAProxy under test, with its runtime API.
 //!
-//! The echo origin server is `tether::demo::echo`.
+//! The echo origin server is `tether_echo`.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]

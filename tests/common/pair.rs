@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tether::demo::echo::{self, Behaviour, EchoHandle};
+use tether_echo::{self as echo, Behaviour, EchoHandle};
 
 use super::admin::Admin;
 use super::haproxy::Haproxy;

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use tether::demo::echo::{self, Behaviour, EchoHandle};
+use tether_echo::{self as echo, Behaviour, EchoHandle};
 
 use super::admin::Admin;
 use super::ports::free_addr;

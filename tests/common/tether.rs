@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use tether::demo::echo::{self as echo_server, EchoHandle};
+use tether_echo::{self as echo_server, EchoHandle};
 
 use super::http::Request;
 use super::ports::wait_for_port;
