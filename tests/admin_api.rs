@@ -1,4 +1,4 @@
-//! The admin API (../shared/spec/admin.md) and `tether ctl`, against the real binary:
+//! The admin API (docs/admin-api.md) and `tether ctl`, against the real binary:
 //! answers, errors (401/400/404 with messages naming what is accepted), changes applied
 //! to the next request and logged.
 

@@ -472,7 +472,7 @@ backend be
     assert_eq!(first.status, 200, "{}", haproxy.logs());
     assert_eq!(first.server(), Some("s1"));
     assert_eq!(first.headers_all("set-cookie"), ["SRV=s1; path=/"]);
-    // No caching headers from the server: nocache adds nothing (reference §1.5).
+    // No caching headers from the server: nocache adds nothing (docs/haproxy-compatibility.md §7).
     assert_eq!(first.header("cache-control"), None);
 
     let second = Request::get("/")
@@ -485,7 +485,7 @@ backend be
     assert_eq!((s1.requests(), s2.requests()), (1, 1));
 
     // Runtime API: a persistent request to a server in maintenance is
-    // load-balanced elsewhere and re-cookied (reference §2.2).
+    // load-balanced elsewhere and re-cookied (docs/haproxy-compatibility.md §10).
     assert_eq!(haproxy.cli("set server be/s2 state maint"), "\n");
     assert!(haproxy.cli("show servers state be").contains(" s2 "));
     let third = Request::get("/")

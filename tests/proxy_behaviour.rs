@@ -219,7 +219,7 @@ fn no_usable_server_gives_haproxys_503_page() {
         "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"
     );
     assert!(r.headers_all("set-cookie").is_empty());
-    // The drained server still serves its own clients (reference OBS-A3).
+    // The drained server still serves its own clients (seen on HAProxy 2.6.12).
     let pinned = Request::get("/")
         .header("Cookie", "SRV=s2")
         .send(listen)

@@ -1,4 +1,4 @@
-//! The admin listener (../shared/spec/admin.md): process health, a JSON view of backends,
+//! The admin listener (docs/admin-api.md): process health, a JSON view of backends,
 //! servers and session tables, and the runtime changes (server state and weight, session
 //! removal). Reads need no token; changes need `Authorization: Bearer <token>` when
 //! `admin.token_file` is set. Every change is logged with the peer address and the old

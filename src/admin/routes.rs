@@ -1,4 +1,4 @@
-//! The admin API's routes, one function per endpoint of admin.md.
+//! The admin API's routes, one function per endpoint of docs/admin-api.md.
 
 use std::net::IpAddr;
 

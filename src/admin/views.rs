@@ -1,4 +1,4 @@
-//! The JSON shapes of the admin API (../shared/spec/admin.md).
+//! The JSON shapes of the admin API (docs/admin-api.md §5.3, §6.1).
 
 use serde_json::{json, Value};
 

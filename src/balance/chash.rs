@@ -1,5 +1,5 @@
 //! Consistent hashing (`hash-type consistent`) and `balance random`, ported from HAProxy
-//! v2.6.0 `src/lb_chash.c` (reference §3.4).
+//! v2.6.0 `src/lb_chash.c` (docs/haproxy-compatibility.md §13.5).
 //!
 //! Every usable server owns `eweight = uweight * 16` points on a 32-bit ring; point `j` of
 //! the server with id `puid` has key `full_hash(puid * 4096 + j)`. `full_hash` is a

@@ -1,5 +1,5 @@
 //! `balance roundrobin`: HAProxy's fast weighted round robin, ported from v2.6.0
-//! `src/lb_fwrr.c` (reference §3).
+//! `src/lb_fwrr.c` (docs/haproxy-compatibility.md §13.2).
 //!
 //! Each group (active, backup) has a "current" tree ordered by next position and two weight
 //! trees, "init" and "next", that swap when a window is consumed. Every arithmetic detail is

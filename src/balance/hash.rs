@@ -1,4 +1,4 @@
-//! HAProxy's hash functions for the hash-based algorithms (reference §3.1).
+//! HAProxy's hash functions for the hash-based algorithms (docs/haproxy-compatibility.md §13.3).
 //!
 //! Ported from HAProxy v2.6.0 `src/hash.c` (sdbm, djb2, wt6, crc32) and
 //! `include/haproxy/intops.h` (`full_hash`, the `avalanche` modifier). All arithmetic is
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn sdbm_matches_balance_uri_vtc_value() {
-        // Reference §3.3: sdbm("/url1") = 4103199409 (reg-tests/balance/balance-uri.vtc).
+        // sdbm("/url1") = 4103199409 (reg-tests/balance/balance-uri.vtc).
         assert_eq!(sdbm(b"/url1"), 4_103_199_409);
         assert_eq!(sdbm(b""), 0);
         assert_eq!(sdbm(b"a"), 97);

@@ -1,5 +1,5 @@
 //! What the hash algorithms hash: pure extraction from the request, as HAProxy 2.6 does it
-//! (reference §3.2). No allocation: every key borrows from the request.
+//! (docs/haproxy-compatibility.md §13.3). No allocation: every key borrows from the request.
 
 use crate::http_value::{find_cookie_value_end, find_hdr_value_end, is_lws, is_spht};
 

@@ -1,5 +1,5 @@
 //! The weighted server map: `balance static-rr` and map-based hashing, ported from HAProxy
-//! v2.6.0 `src/lb_map.c` (reference §3.3).
+//! v2.6.0 `src/lb_map.c` (docs/haproxy-compatibility.md §13.4).
 //!
 //! The map is a pure function of the committed server states, so it is rebuilt once per
 //! batch of changes (HAProxy rebuilds it on every status change with the same result).

@@ -1,5 +1,5 @@
 //! Condition lists (`ignore_persist`, `force_persist`): a list of maps; the list matches
-//! when any map matches, a map when all of its keys match (config.md "Conditions").
+//! when any map matches, a map when all of its keys match (docs/configuration.md §7).
 
 use super::decode::{any_string, boolean, describe, list, string, Diag, MapReader};
 use super::schema::{Cidr, Condition, HeaderPredicate, HeaderTest};

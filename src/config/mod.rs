@@ -1,4 +1,4 @@
-//! tether's configuration: the YAML contract (spec/config.md), loaded into typed structs.
+//! tether's configuration: the YAML file (docs/configuration.md), loaded into typed structs.
 //!
 //! Loading never stops at the first problem: the file is parsed into a positioned tree
 //! (`yaml.rs`), decoded section by section with an error accumulator (`decode.rs` is the

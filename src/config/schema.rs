@@ -1,5 +1,5 @@
-//! The typed configuration (spec/config.md). Defaults are those of HAProxy 2.6 unless
-//! config.md says otherwise; each is noted on its field.
+//! The typed configuration (docs/configuration.md). Defaults are those of HAProxy 2.6 unless
+//! docs/configuration.md says otherwise; each is noted on its field.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

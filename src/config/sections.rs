@@ -1,4 +1,4 @@
-//! Decoding of each section of config.md into the typed schema, one function per section.
+//! Decoding of each section of docs/configuration.md into the typed schema, one function per section.
 //! Each function records its errors and goes on with defaults, so one pass finds them all.
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -1,6 +1,7 @@
-//! Cross-checks: rules that involve several keys, several items, or the file system.
-//! Rules on a single value's characters live here too, so every rule of config.md's
-//! "Cross-checks" list is in one place.
+//! Cross-checks (docs/configuration.md §8): rules that involve several keys, several items,
+//! or the file system, and the rules on the characters of single values. The persistence
+//! cookie's own rules are the core's (`persist::CookieSpec::problems`,
+//! `persist::cookie_text_problem`); the configuration only positions their messages.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -182,7 +183,7 @@ pub(crate) fn app_session(
 
 /// `hash_type` and `hash_balance_factor` only mean something for hash algorithms, and the
 /// bounded-load factor only for the consistent ring. Their default values (map-based, 0)
-/// change nothing and are accepted anywhere: config.md's own example sets them next to
+/// change nothing and are accepted anywhere: the contract's own example sets them next to
 /// `balance: roundrobin`. A non-default value that would be silently ignored is an error.
 pub(crate) fn hash_options(backend: &Backend, r: &MapReader<'_>, diag: &mut Diag) {
     let consistent = backend.hash_type == HashType::Consistent;

@@ -1,6 +1,6 @@
 //! Whether a response is "cacheable" (HAProxy `TX_CACHEABLE`), which decides whether the
 //! `nocache` option appends `Cache-control: private` after an inserted cookie
-//! (reference 1.5 "nocache").
+//! (docs/haproxy-compatibility.md §7).
 //!
 //! Port of HAProxy 2.6: the method test of `http_wait_for_request()`, the status test of
 //! `http_wait_for_response()` and `http_check_response_for_cacheability()`, with the change
@@ -109,7 +109,7 @@ mod tests {
         is_cacheable(&Method::GET, status, &headers(list))
     }
 
-    // Reference 1.5 "nocache" table, row by row (OBS-A2 on 2.6.12).
+    // The docs/haproxy-compatibility.md §7 table, row by row (seen on HAProxy 2.6.12).
     #[test]
     fn nocache_table_200_without_caching_headers_is_not_cacheable() {
         assert!(!get(200, &[]));

@@ -1,5 +1,5 @@
-//! The 5-character dates of `maxidle` / `maxlife` cookies (`SRV|LLLLL|FFFFF`), reference
-//! 1.6; HAProxy `src/base64.c` `s30tob64()` / `b64tos30()`.
+//! The 5-character dates of `maxidle` / `maxlife` cookies (`SRV|LLLLL|FFFFF`,
+//! docs/haproxy-compatibility.md §6); HAProxy `src/base64.c` `s30tob64()` / `b64tos30()`.
 //!
 //! A date is a 30-bit count of 4-second units, rounded up, written as five 6-bit digits of
 //! the standard base64 alphabet, most significant first, without padding.

@@ -1,4 +1,4 @@
-//! Dynamic cookie values for servers without an explicit `cookie` (reference 1.8; HAProxy
+//! Dynamic cookie values for servers without an explicit `cookie` (docs/haproxy-compatibility.md §9; HAProxy
 //! `src/server.c` `srv_set_dyncookie()`).
 
 use std::net::{IpAddr, SocketAddr};

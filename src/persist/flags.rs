@@ -1,5 +1,5 @@
 //! The persistence cookie log flags: third and fourth characters of HAProxy's termination
-//! state (reference 1.7; HAProxy `src/log.c` `sess_cookie[]` = "NIDVEOU",
+//! state (docs/haproxy-compatibility.md §8; HAProxy `src/log.c` `sess_cookie[]` = "NIDVEOU",
 //! `sess_set_cookie[]` = "NPDIRU").
 
 /// What the request's persistence cookie did (HAProxy `TX_CK_*`).

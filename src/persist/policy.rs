@@ -125,7 +125,7 @@ impl CookiePolicy {
         self.servers.get(index)?.value.as_deref()
     }
 
-    /// HAProxy `ck_opts & PR_CK_ANY`: whether the log flags are shown (reference 1.7: a
+    /// HAProxy `ck_opts & PR_CK_ANY`: whether the log flags are shown (docs/haproxy-compatibility.md §8: a
     /// passive cookie without `indirect` logs `--`).
     pub(crate) fn shows_log_flags(&self) -> bool {
         self.spec.mode != CookieMode::Passive || self.spec.indirect
@@ -143,7 +143,7 @@ impl CookiePolicy {
             .map(|&(_, i)| i)
     }
 
-    /// The `Set-Cookie` value tether inserts for `server` (reference 1.5, 1.6):
+    /// The `Set-Cookie` value tether inserts for `server` (docs/haproxy-compatibility.md §5, §6):
     /// `NAME=VALUE[|LAST[|FIRST]]; path=/...`, or the removal cookie for a server without a
     /// value (an index the policy does not know counts as such a server). Dates are
     /// emitted when maxidle or maxlife is set; FIRST only with maxlife, and it is

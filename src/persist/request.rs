@@ -1,5 +1,5 @@
 //! Request side: finds the persistence cookie in the `Cookie` headers, picks the server it
-//! names and rewrites the headers the way HAProxy forwards them (reference 1.3). A faithful
+//! names and rewrites the headers the way HAProxy forwards them (docs/haproxy-compatibility.md §3). A faithful
 //! port of HAProxy 2.6 `http_manage_client_side_cookies()` (`src/http_ana.c`), minus the
 //! frontend `capture cookie` part.
 
@@ -15,7 +15,7 @@ use super::scan::{parse_item, trim_lws, Item};
 const PREFIX_DELIM: u8 = b'~';
 /// HAProxy `COOKIE_DELIM_DATE`: introduces the last / first seen dates.
 const DATE_DELIM: u8 = b'|';
-/// Dates further than this in the future are refused (timezone slack, reference 1.3 #4).
+/// Dates further than this in the future are refused (timezone slack, docs/haproxy-compatibility.md §3.3).
 const FUTURE_SLACK_SECS: i32 = 86_400;
 
 /// Outcome of `force_persist` / `ignore_persist` evaluation (first matching rule wins; done
@@ -165,7 +165,7 @@ impl<F: Fn(usize) -> bool> Txn<'_, F> {
                 let delim = self.persistence_cookie(buf.bytes(), &it);
                 if prefix_mode && delim != it.val_end {
                     // Strip `SRV~` so the server sees its own value, whether or not the
-                    // server part matched (reference 1.3 #6, OBS-5).
+                    // server part matched (docs/haproxy-compatibility.md §3.2, seen on HAProxy 2.6.12).
                     buf.remove(it.val_beg..delim + 1);
                     let delta = it.val_beg as isize - (delim + 1) as isize;
                     it.next = it.next.saturating_add_signed(delta);

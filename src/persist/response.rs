@@ -1,6 +1,6 @@
-//! Response side: the server's `Set-Cookie` headers (reference 1.4; HAProxy 2.6
+//! Response side: the server's `Set-Cookie` headers (docs/haproxy-compatibility.md §4; HAProxy 2.6
 //! `http_manage_server_side_cookies()`) and the decision to insert our own cookie
-//! (reference 1.5; the "Add server cookie in the response if needed" block of
+//! (docs/haproxy-compatibility.md §5; the "Add server cookie in the response if needed" block of
 //! `http_process_res_common()`).
 //!
 //! `Set-Cookie2` is deliberately not processed: HAProxy 2.6 still looked at it, but no
@@ -130,7 +130,7 @@ fn process_set_cookie(
     buf.into_action(len)
 }
 
-/// Whether HAProxy inserts `Set-Cookie` (reference 1.5): a real server, insert mode, not
+/// Whether HAProxy inserts `Set-Cookie` (docs/haproxy-compatibility.md §5.1): a real server, insert mode, not
 /// (preserve and the server sent our cookie), postonly satisfied, no ignore-persist, and
 /// a) not DIRECT, or b) a date to refresh / remove, or c) a first date to set, or d) a
 /// first date to drop.

@@ -185,7 +185,7 @@ mod tests {
         wait: Duration::ZERO,
     };
 
-    /// OBS-13: retries 3 + `option redispatch`, cookie to a dead server: three attempts on
+    /// Seen on HAProxy 2.6.12: retries 3 + `option redispatch`, cookie to a dead server: three attempts on
     /// it, one second apart, then the fourth on another server at once.
     #[test]
     fn default_redispatch_happens_on_the_last_retry() {
@@ -195,7 +195,7 @@ mod tests {
         );
     }
 
-    /// OBS-13 without redispatch: four attempts, then 503.
+    /// Seen on HAProxy 2.6.12, without redispatch: four attempts, then 503.
     #[test]
     fn without_redispatch_all_attempts_go_to_the_same_server() {
         let input = RetryInput {
@@ -208,7 +208,7 @@ mod tests {
         );
     }
 
-    /// OBS-14: `option redispatch 1` redispatches after the first failure, no wait.
+    /// Seen on HAProxy 2.6.12: `option redispatch 1` redispatches after the first failure, no wait.
     #[test]
     fn interval_one_redispatches_every_time() {
         let input = RetryInput {
@@ -230,7 +230,7 @@ mod tests {
         );
     }
 
-    /// `retries 0` with redispatch: immediate 503 (OBS-14).
+    /// `retries 0` with redispatch: immediate 503 (seen on HAProxy 2.6.12).
     #[test]
     fn zero_retries_gives_up_at_once() {
         let input = RetryInput {
@@ -250,7 +250,7 @@ mod tests {
         assert_eq!(after_connect_failure(&input), REDISPATCH_NOW);
     }
 
-    /// OBS-14: only one active server left: the turnaround applies even on redispatch.
+    /// Seen on HAProxy 2.6.12: only one active server left: the turnaround applies even on redispatch.
     #[test]
     fn single_active_server_still_waits_when_redispatching() {
         let input = RetryInput {

@@ -1,6 +1,6 @@
 //! Connection slots: `maxconn`, the per-server queue, `maxqueue` and `timeouts.queue`.
 //!
-//! HAProxy semantics (reference 2.4): a request for a server at `maxconn` waits in that
+//! HAProxy semantics (docs/haproxy-compatibility.md §12.2): a request for a server at `maxconn` waits in that
 //! server's queue, first come first served, for at most `timeout queue`; when the queue
 //! already holds `maxqueue` requests the request is refused (the caller redispatches it
 //! or answers 503).

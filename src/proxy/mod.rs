@@ -2,7 +2,7 @@
 //! balancer and the server pool. Each phase below says what it decides; the rules
 //! themselves live in `persist`, `balance` and `pool`.
 //!
-//! Request flow (HAProxy's order, reference 2.1):
+//! Request flow (HAProxy's order, docs/haproxy-compatibility.md §1):
 //! 1. `early_request_filter` — client timeouts, in-flight accounting.
 //! 2. `request_filter` — `force_persist`/`ignore_persist`, then the persistence cookie.
 //! 3. `upstream_peer` — the balancer when nothing persisted, the server's queue

@@ -109,7 +109,7 @@ pub fn with_cookie(cookie: &str) -> Request {
 
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// Decodes a 5-character cookie date (reference 1.6) to unix seconds.
+/// Decodes a 5-character cookie date (docs/haproxy-compatibility.md §6) to unix seconds.
 pub fn decode_date(s: &str) -> Option<u64> {
     let bytes = s.as_bytes();
     if bytes.len() != 5 {

@@ -332,7 +332,7 @@ def fixed_cases(now):
     add("A", ["SRV=s2"], rule="force", maint=["s2"])
     add("A", ["SRV=s1"], use="s2")
     add("M", ["SRV=s2"], maint=["s2"])
-    # prefix (OBS-5)
+    # prefix (seen on HAProxy 2.6.12)
     for h in ["JSESSIONID=zz~abc", "SRV=zz~abc", "SRV=s1~abc", "SRV=s1", "SRV=~abc",
               "a=1; SRV=s2~x; b=2", "SRV=s2~", "SRV = s1~abc"]:
         add("C", [h])
@@ -376,10 +376,10 @@ def fixed_cases(now):
                       ([b"Cache-Control: public, max-age=60"], "POST", 200),
                       ([b"Cache-Control: public, max-age=60"], "GET", 302)]:
         add("A", [], rh=rh, method=m, status=st)
-    # insertion format with domains and attrs (OBS-2), removal cookie for s3
+    # insertion format with domains and attrs (seen on HAProxy 2.6.12), removal cookie for s3
     add("J", [])
     add("J", [], use="s2")
-    # OBS-3 date matrix (cookies computed when sent)
+    # Seen on HAProxy 2.6.12: date matrix (cookies computed when sent)
     def dated(conf, fmt, offsets):
         cs.append({"config": conf, "method": "GET", "cookies_fn": lambda t: [
             (fmt % tuple(enc(t + o) for o in offsets)).encode()]})

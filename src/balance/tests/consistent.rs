@@ -1,4 +1,4 @@
-//! Consistent hashing (reference §3.4): only a dead server's keys move, weights, bounded
+//! Consistent hashing (docs/haproxy-compatibility.md §13.5): only a dead server's keys move, weights, bounded
 //! loads.
 
 use super::*;
@@ -100,7 +100,7 @@ fn bounded_load_skips_a_server_above_its_share() {
     // 16 * 17 / 64 ... = (32 * 17) / 64 - (16 * 17) / 64 = 4 slots.
     let mut pool = TestPool::weights(&[1, 1, 1, 1]);
     let b = Balancer::new(&Algorithm::Uri, HashType::Consistent, 150, false, 4);
-    // /url1 -> s2 (OBS-A5).
+    // /url1 -> s2 (seen on HAProxy 2.6.12).
     pool.set_load(1, 3);
     pool.set_load(0, 7);
     assert_eq!(

@@ -1,4 +1,4 @@
-//! Observed pick sequences: reference §3 (OBS-A4, OBS-A5, OBS-A8), HAProxy's reg-tests
+//! Observed pick sequences: docs/haproxy-compatibility.md §13 (seen on HAProxy 2.6.12), HAProxy's reg-tests
 //! (`reg-tests/balance/*.vtc`), and HAP runs on HAProxy 2.6.12.
 
 use super::*;
@@ -231,7 +231,7 @@ fn obs_a5_uri_consistent_four_servers_then_s2_in_maint() {
 fn vtc_balance_hash_maxconn_consistent_two_servers_ignores_maxconn_in_2_6() {
     // reg-tests/balance/balance-hash-maxconn.vtc (3.2): /test-url hashes to srv0. In 2.6
     // (no hash-preserve-affinity) a second request still goes to srv0 while it is at
-    // maxconn: hash algorithms do not skip saturated servers (reference §2.4).
+    // maxconn: hash algorithms do not skip saturated servers (docs/haproxy-compatibility.md §12.2).
     let mut pool = TestPool::weights(&[1, 1]);
     (0..2).for_each(|i| pool.set_maxconn(i, 1));
     let b = consistent(Algorithm::Uri, &pool);

@@ -1,4 +1,4 @@
-//! Cross-checks (config.md "Cross-checks are errors too") and the rules on characters,
+//! Cross-checks (docs/configuration.md §8) and the rules on characters,
 //! files and conditions.
 
 use std::net::IpAddr;

@@ -1,4 +1,4 @@
-//! config.md's full example, a multi-error file, `Display`, and `load_file`.
+//! The full example of the configuration contract, a multi-error file, `Display`, and `load_file`.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use crate::persist::appsession::{AppSessionSpec, CookieName, IdSource, IdSpec, U
 use crate::persist::{CookieMode, CookieSpec};
 use crate::pool::AdminState;
 
-/// The example of config.md, verbatim.
+/// The full example of the configuration contract (every key), verbatim.
 const EXAMPLE: &str = include_str!("example.yaml");
 
 /// The example with its three file paths pointed at real temporary files.

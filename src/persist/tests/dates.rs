@@ -1,9 +1,9 @@
-//! maxidle / maxlife: reference 1.3 #3-#4, 1.5 conditions b)-d), 1.6 and the OBS-3 matrix,
+//! maxidle / maxlife: docs/haproxy-compatibility.md §3.3, §5.1, §6 and the date matrix seen on HAProxy 2.6.12,
 //! with fixed times. NOW = 1795288301 encodes to `awHs8` (quantum end 1795288304).
 
 use super::*;
 
-/// `cookie SRV insert indirect maxidle 30m maxlife 8h` (OBS-3).
+/// `cookie SRV insert indirect maxidle 30m maxlife 8h` (seen on HAProxy 2.6.12).
 fn idle_life() -> CookiePolicy {
     policy(CookieMode::Insert, |s| {
         s.indirect = true;
@@ -16,7 +16,7 @@ fn enc(t: u32) -> String {
     String::from_utf8(encode_date(t).to_vec()).unwrap()
 }
 
-/// OBS-3 row: request with `cookie`, load balancer pick `lb` when the cookie is refused.
+/// A row of the date matrix seen on HAProxy 2.6.12: request with `cookie`, load balancer pick `lb` when the cookie is refused.
 fn row(p: &CookiePolicy, cookie: &str) -> (String, Option<String>) {
     let (r, s) = exchange(p, &[cookie], S1, &[]);
     (flags(&r, &s), inserted(&s).map(str::to_string))
@@ -94,7 +94,7 @@ fn obs3_matrix_row_by_row() {
 
 #[test]
 fn maxlife_only_emits_both_dates() {
-    // OBS-2 "lifeonly"
+    // Seen on HAProxy 2.6.12: "lifeonly"
     let p = policy(CookieMode::Insert, |s| s.maxlife = 28800);
     let (_, s) = exchange(&p, &[], S1, &[]);
     assert_eq!(inserted(&s), Some("SRV=s1|awHs8|awHs8; path=/"));
@@ -111,7 +111,7 @@ fn maxlife_only_emits_both_dates() {
 
 #[test]
 fn maxidle_only_emits_the_last_date() {
-    // OBS-2 "maxidle only"
+    // Seen on HAProxy 2.6.12: "maxidle only"
     let p = policy(CookieMode::Insert, |s| s.maxidle = 1800);
     let (_, s) = exchange(&p, &[], S1, &[]);
     assert_eq!(inserted(&s), Some("SRV=s1|awHs8; path=/"));

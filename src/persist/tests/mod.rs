@@ -1,4 +1,4 @@
-//! Tests of the persistence core, named after the rule of reference sections 1.1-1.8,
+//! Tests of the persistence core, named after the rule of docs/haproxy-compatibility.md §2-§9,
 //! 2.2-2.3 they check. Cases marked "HAProxy 2.6.12" were also run through the real HAProxy
 //! (see `haproxy_vectors.rs`, which replays every recorded exchange).
 
@@ -12,7 +12,7 @@ mod response;
 
 use super::*;
 
-/// OBS-2's time: `(1795288301 + 3) >> 2` encodes to `awHs8`.
+/// The time of the recorded HAProxy 2.6.12 exchanges: `(1795288301 + 3) >> 2` encodes to `awHs8`.
 pub(super) const NOW: u32 = 1_795_288_301;
 
 /// The servers of every test backend, in declaration order: s1 and s4 share the value

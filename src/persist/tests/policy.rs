@@ -160,7 +160,7 @@ fn servers_sharing_a_value_are_looked_up_in_declaration_order() {
 
 #[test]
 fn dynamic_cookies_feed_the_policy_like_explicit_ones() {
-    // OBS-11: explicit `cookie static3` kept, the others dynamic
+    // Seen on HAProxy 2.6.12: explicit `cookie static3` kept, the others dynamic
     let addr = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let cookies = vec![
         Some(dynamic_cookie(b"mysecret", addr(19101)).into_bytes()),

@@ -1,4 +1,4 @@
-//! Request side: reference 1.2, 1.3, 1.7 (client flag), 2.2 and 2.3.
+//! Request side: docs/haproxy-compatibility.md §2.3, §3, §8 (client flag), §10 and §11.
 
 use super::*;
 
@@ -140,7 +140,7 @@ fn cookie_name_match_is_case_sensitive_and_full_length() {
 
 #[test]
 fn every_cookie_header_is_scanned_and_kept_separate() {
-    // OBS-9 #1
+    // Seen on HAProxy 2.6.12.
     let p = insert_indirect();
     let v = req(&p, &["a=1", "SRV=s2; b=2"]);
     assert_eq!(v.server, Some(S2));
@@ -206,7 +206,7 @@ fn quoted_server_value_does_not_match() {
 
 #[test]
 fn dollar_attributes_are_removed_with_the_cookie_before_them() {
-    // OBS-9 #9
+    // Seen on HAProxy 2.6.12.
     let p = insert_indirect();
     let h = r#"$Version="1"; SRV=s2; $Path="/"; a=1"#;
     let v = req(&p, &[h]);
@@ -218,7 +218,7 @@ fn dollar_attributes_are_removed_with_the_cookie_before_them() {
 
 #[test]
 fn cookie_without_equal_is_kept_and_never_ours() {
-    // OBS-9 #10
+    // Seen on HAProxy 2.6.12.
     let p = insert_indirect();
     let v = req(&p, &["SRV; a=1"]);
     assert_eq!((v.server, v.flag), (None, ClientFlag::None));
@@ -249,7 +249,7 @@ fn non_prefix_modes_split_the_server_part_at_the_first_bar() {
 
 #[test]
 fn insert_indirect_separator_table_row_by_row() {
-    // Reference 1.3 table (OBS-9, OBS-9b); each row also checked on HAProxy 2.6.12.
+    // The docs/haproxy-compatibility.md §3.4 table; each row also checked on HAProxy 2.6.12.
     let p = insert_indirect();
     let rows: &[(&str, &[&str], Option<usize>)] = &[
         ("a=1; SRV=s1; b=2", &["a=1; b=2"], Some(S1)),
@@ -323,7 +323,7 @@ fn header_left_empty_is_removed() {
 
 #[test]
 fn first_occurrence_yielding_a_server_wins_later_ones_are_still_deleted() {
-    // OBS-9 #2; flags checked on HAProxy 2.6.12: a later occurrence never overrides a flag
+    // Flags checked on HAProxy 2.6.12: a later occurrence never overrides a flag
     // already set (HAProxy's mask test covers every TX_CK value).
     let p = insert_indirect();
     let v = req(&p, &["SRV=s2; SRV=s1; a=1"]);
@@ -368,7 +368,7 @@ fn edited_header_is_trimmed_like_haproxys_parser() {
 
 #[test]
 fn prefix_strips_the_server_part_even_for_an_unknown_server() {
-    // OBS-5
+    // Seen on HAProxy 2.6.12.
     let p = prefix_named("JSESSIONID");
     let v = req(&p, &["JSESSIONID=zz~abc"]);
     assert_eq!((v.server, v.flag), (None, ClientFlag::Invalid));
@@ -380,7 +380,7 @@ fn prefix_strips_the_server_part_even_for_an_unknown_server() {
 
 #[test]
 fn prefix_value_without_tilde_routes_and_is_forwarded_unchanged() {
-    // OBS-5: JSESSIONID=s1 goes to s1 and is forwarded as is
+    // Seen on HAProxy 2.6.12: JSESSIONID=s1 goes to s1 and is forwarded as is
     let p = prefix_named("JSESSIONID");
     let v = req(&p, &["JSESSIONID=s1"]);
     assert_eq!((v.server, v.flag), (Some(S1), ClientFlag::Valid));
@@ -419,7 +419,7 @@ fn prefix_mode_reads_no_dates() {
 
 #[test]
 fn insert_without_indirect_rewrite_and_passive_forward_the_cookie_unchanged() {
-    // OBS-6, OBS-7
+    // Seen on HAProxy 2.6.12.
     let h = ["a=1; SRV=s2; b=2"];
     for p in [
         policy(CookieMode::Insert, |_| {}),
@@ -436,7 +436,7 @@ fn insert_without_indirect_rewrite_and_passive_forward_the_cookie_unchanged() {
 
 #[test]
 fn passive_mode_routes_but_logs_dash_unless_indirect() {
-    // Reference 1.7, OBS-6 passive `----`; flags shown when ck_opts has any of
+    // docs/haproxy-compatibility.md §8: passive `----`; flags shown when ck_opts has any of
     // rewrite/insert/prefix/indirect.
     let p = policy(CookieMode::Passive, |_| {});
     let v = req(&p, &["SRV=s2"]);

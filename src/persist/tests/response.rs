@@ -1,5 +1,5 @@
-//! Response side: reference 1.4 (Set-Cookie), 1.5 (insertion and its format, nocache),
-//! 1.7 (server flag).
+//! Response side: docs/haproxy-compatibility.md §4 (Set-Cookie), §5 and §7 (insertion and its format,
+//! nocache), §8 (server flag).
 
 use super::*;
 
@@ -21,7 +21,7 @@ fn only_the_first_name_value_of_a_set_cookie_line_counts() {
 
 #[test]
 fn insert_deletes_the_servers_own_cookie() {
-    // OBS-1 F, OBS-7 "insertnoind" `--VD`
+    // Seen on HAProxy 2.6.12 ("insertnoind"): `--VD`
     let p = policy(CookieMode::Insert, |_| {});
     let h = ["a=1; path=/", "SRV=mine; path=/", "b=2"];
     let mut c = rctx(Some(S2));
@@ -45,7 +45,7 @@ fn insert_deletes_the_servers_own_cookie() {
 
 #[test]
 fn direct_request_with_indirect_deletes_the_servers_cookie_in_any_mode() {
-    // OBS-7 "prefixind" `--VD`; passive + indirect too
+    // Seen on HAProxy 2.6.12: "prefixind" `--VD`; passive + indirect too
     for mode in [CookieMode::Prefix, CookieMode::Passive] {
         let p = policy(mode, |s| s.indirect = true);
         let mut c = rctx(Some(S1));
@@ -69,7 +69,7 @@ fn direct_request_with_indirect_deletes_the_servers_cookie_in_any_mode() {
 
 #[test]
 fn preserve_leaves_the_servers_cookie_and_suppresses_insertion() {
-    // OBS-7: `--VP` / `--NP`
+    // Seen on HAProxy 2.6.12: `--VP` / `--NP`
     let p = policy(CookieMode::Insert, |s| {
         s.indirect = true;
         s.preserve = true;
@@ -84,7 +84,7 @@ fn preserve_leaves_the_servers_cookie_and_suppresses_insertion() {
 
 #[test]
 fn rewrite_replaces_the_value_and_keeps_the_attributes() {
-    // OBS-6
+    // Seen on HAProxy 2.6.12.
     let p = policy(CookieMode::Rewrite, |_| {});
     let h = ["SRV=xyz; path=/; Max-Age=10"];
     let v = resp(&p, &h, &rctx(Some(S1)));
@@ -107,7 +107,7 @@ fn rewrite_replaces_the_value_and_keeps_the_attributes() {
 
 #[test]
 fn prefix_prepends_the_server_value_and_a_tilde() {
-    // OBS-5
+    // Seen on HAProxy 2.6.12.
     let p = {
         let spec = CookieSpec::new("JSESSIONID", CookieMode::Prefix);
         CookiePolicy::new(spec, servers()).unwrap()
@@ -137,7 +137,7 @@ fn rewrite_and_prefix_leave_the_cookie_of_a_server_without_value() {
 
 #[test]
 fn prefix_and_rewrite_add_nothing_when_the_server_sets_no_cookie() {
-    // OBS-5 "/6", OBS-6 "/2"
+    // Seen on HAProxy 2.6.12 ("/6" and "/2").
     for mode in [CookieMode::Rewrite, CookieMode::Prefix] {
         let p = policy(mode, |_| {});
         let v = resp(&p, &["a=1"], &rctx(Some(S1)));
@@ -213,7 +213,7 @@ fn interim_responses_are_not_examined_but_101_is() {
 
 #[test]
 fn insertion_format_with_two_domains_and_two_attrs() {
-    // OBS-2
+    // Seen on HAProxy 2.6.12.
     let p = policy(CookieMode::Insert, |s| {
         s.indirect = true;
         s.nocache = true;
@@ -234,7 +234,7 @@ fn insertion_format_with_two_domains_and_two_attrs() {
 
 #[test]
 fn server_without_value_gets_the_removal_cookie() {
-    // OBS-2 s2 (here s3)
+    // Seen on HAProxy 2.6.12: s2 (here s3)
     let p = policy(CookieMode::Insert, |s| {
         s.httponly = true;
         s.secure = true;
@@ -336,7 +336,7 @@ fn postonly_inserts_only_on_post() {
 
 #[test]
 fn status_code_does_not_matter() {
-    // OBS-A1
+    // Seen on HAProxy 2.6.12.
     let p = insert_indirect();
     for status in [200, 204, 302, 404, 500, 503] {
         let mut c = rctx(Some(S1));
