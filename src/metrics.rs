@@ -93,7 +93,7 @@ impl Reason {
 /// What the persistence layers said about one request, gathered for [`reason`].
 #[derive(Debug, Clone, Copy)]
 pub struct Facts {
-    /// The backend has a cookie that sets log flags (not passive).
+    /// The backend has a persistence cookie.
     pub cookie: bool,
     pub client_flag: ClientFlag,
     pub rule: PersistOverride,
@@ -140,6 +140,9 @@ pub fn reason(f: &Facts) -> Reason {
             Some((AdminState::Maint, _)) => Reason::ServerMaint,
             _ => Reason::ServerDown,
         },
+        // A passive cookie without `indirect` shows no flags (HAProxy), yet it routed the
+        // request.
+        ClientFlag::NotConfigured if f.cookie && f.direct => Reason::Valid,
         ClientFlag::None | ClientFlag::NotConfigured => Reason::None,
     }
 }
@@ -477,6 +480,12 @@ mod tests {
         };
         let none = |_: &mut Facts| {};
         assert_eq!(r(ClientFlag::None, &none), Reason::None);
+        // A passive cookie without `indirect` shows no flag but may route the request.
+        assert_eq!(r(ClientFlag::NotConfigured, &none), Reason::None);
+        assert_eq!(
+            r(ClientFlag::NotConfigured, &|f| f.direct = true),
+            Reason::Valid
+        );
         assert_eq!(r(ClientFlag::Valid, &none), Reason::Valid);
         assert_eq!(r(ClientFlag::Invalid, &none), Reason::Invalid);
         assert_eq!(r(ClientFlag::Expired, &none), Reason::Expired);

@@ -496,6 +496,29 @@ fn passive_mode_routes_without_touching_cookies() {
     }
 }
 
+/// With `indirect`, a passive cookie logs its flags (HAProxy shows them whenever any cookie
+/// option is set), and a persistent request's `Set-Cookie` for the cookie is removed.
+#[test]
+fn passive_indirect_logs_the_flags() {
+    skip_without_haproxy!();
+    let p = Pair::start(
+        &TWO,
+        "    cookie SRV indirect",
+        "    cookie: { name: SRV, mode: passive, indirect: true }",
+    );
+    p.agree("new client", &get());
+    p.agree(
+        "persistent client, server sets the cookie again",
+        &with_cookie("SRV=s2").header("x-echo-header", "Set-Cookie: SRV=s2"),
+    );
+    p.agree("unknown value", &with_cookie("SRV=nope"));
+    for n in 0..3 {
+        p.assert_flags(n, "");
+    }
+    let (_, tether) = p.flags(1);
+    assert_ne!(tether, "--", "flags are shown");
+}
+
 #[test]
 fn dynamic_cookies_match_haproxy() {
     skip_without_haproxy!();

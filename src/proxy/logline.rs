@@ -11,7 +11,6 @@ use crate::access_log::{AccessLog, Entry};
 use crate::backend::Backend;
 use crate::metrics::{self, Facts, Record};
 use crate::persist::appsession::{Learned, Learning, Outcome};
-use crate::persist::CookieMode;
 
 use super::errors::classify;
 use super::{Proxy, RequestCtx};
@@ -70,7 +69,7 @@ impl Proxy {
             .and_then(|i| be.pool.get(i))
             .map(|s| (s.admin_state(), s.health()));
         let reason = metrics::reason(&Facts {
-            cookie: matches!(be.cookie_mode(), Some(m) if m != CookieMode::Passive),
+            cookie: be.cookie.is_some(),
             client_flag: ctx.client_flag,
             rule: ctx.rule,
             direct: ctx.direct,
@@ -100,7 +99,8 @@ impl Proxy {
             // Without a persistence cookie the flags tell the session table's story, as
             // HAProxy 1.5's appsession did through the same two characters.
             (None, Some(app)) => app_flags(app.outcome, ctx.app_learning),
-            (None | Some(CookieMode::Passive), _) => ('-', '-'),
+            (None, None) => ('-', '-'),
+            // The core shows `--` for a passive cookie without `indirect`, as HAProxy.
             (Some(_), _) => (ctx.client_flag.as_char(), ctx.server_flag.as_char()),
         };
         let termination = self.termination(ctx, session, e);
