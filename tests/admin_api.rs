@@ -235,7 +235,11 @@ fn bad_requests_name_what_is_accepted() {
     }
     assert_eq!(s.admin.get("/api/backends/be/servers/s9").status, 404);
     assert_eq!(s.admin.get("/nope").status, 404);
+    // An endpoint that does not exist is 404, an endpoint with another method 405.
+    assert_eq!(s.admin.get("/api/backends/be/nothing").status, 404);
+    assert_eq!(s.admin.get("/api/backends/be/servers/s1/state").status, 405);
     assert_eq!(s.admin.delete("/api/backends/be/servers/s1").status, 405);
+    assert_eq!(s.admin.delete("/metrics").status, 405);
     assert_eq!(
         s.admin.json("/api/backends/be/servers/s1")["state"],
         "ready",

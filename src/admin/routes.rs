@@ -57,9 +57,17 @@ impl AdminApi {
             (&Method::DELETE, ["api", "backends", b, "app_sessions", key]) => {
                 self.delete_session(call, self.backend(b)?, key)
             }
-            (_, ["healthz"]) | (_, ["api", "backends", ..]) => Err(ApiError::method_not_allowed(
-                format!("{} is not supported on {}", call.method, call.path),
-            )),
+            // A path that exists, with another method.
+            (_, ["healthz"] | ["metrics"] | ["api", "backends"])
+            | (_, ["api", "backends", _, "servers", _])
+            | (_, ["api", "backends", _, "servers", _, "state" | "weight"])
+            | (_, ["api", "backends", _, "app_sessions"])
+            | (_, ["api", "backends", _, "app_sessions", _]) => {
+                Err(ApiError::method_not_allowed(format!(
+                    "{} is not supported on {}",
+                    call.method, call.path
+                )))
+            }
             _ => Err(ApiError::not_found(format!(
                 "no such endpoint: {} {}",
                 call.method, call.path
