@@ -62,12 +62,9 @@ impl AdminApi {
             | (_, ["api", "backends", _, "servers", _])
             | (_, ["api", "backends", _, "servers", _, "state" | "weight"])
             | (_, ["api", "backends", _, "app_sessions"])
-            | (_, ["api", "backends", _, "app_sessions", _]) => {
-                Err(ApiError::method_not_allowed(format!(
-                    "{} is not supported on {}",
-                    call.method, call.path
-                )))
-            }
+            | (_, ["api", "backends", _, "app_sessions", _]) => Err(ApiError::method_not_allowed(
+                format!("{} is not supported on {}", call.method, call.path),
+            )),
             _ => Err(ApiError::not_found(format!(
                 "no such endpoint: {} {}",
                 call.method, call.path

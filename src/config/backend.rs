@@ -18,7 +18,7 @@ use super::sections::{positive_duration, NO_ADDRESS};
 use super::validate::{self, BackendSpots, ServerSpots};
 use super::yaml::{Node, Value};
 
-const BACKEND: &[&str] = &[
+pub(super) const BACKEND: &[&str] = &[
     "name",
     "balance",
     "hash_type",
@@ -135,7 +135,7 @@ fn redispatch(node: &Node, path: &str, diag: &mut Diag) -> Option<Redispatch> {
     None
 }
 
-const TIMEOUTS: &[&str] = &["connect", "server", "queue"];
+pub(super) const TIMEOUTS: &[&str] = &["connect", "server", "queue"];
 
 fn timeouts(node: &Node, path: &str, diag: &mut Diag) -> Option<Timeouts> {
     let mut r = MapReader::new(node, path, TIMEOUTS, diag)?;
@@ -155,7 +155,7 @@ fn timeouts(node: &Node, path: &str, diag: &mut Diag) -> Option<Timeouts> {
     Some(timeouts)
 }
 
-const HEALTH_CHECK: &[&str] = &[
+pub(super) const HEALTH_CHECK: &[&str] = &[
     "type",
     "method",
     "path",
@@ -216,7 +216,7 @@ fn health_check(node: &Node, path: &str, diag: &mut Diag) -> Option<HealthCheck>
     Some(check)
 }
 
-const SERVER: &[&str] = &[
+pub(super) const SERVER: &[&str] = &[
     "name", "address", "cookie", "weight", "maxconn", "maxqueue", "backup", "check", "state",
 ];
 

@@ -6,7 +6,7 @@ use super::schema::{Cidr, Condition, HeaderPredicate, HeaderTest};
 use super::validate;
 use super::yaml::{Node, Value};
 
-const CONDITION: &[&str] = &[
+pub(super) const CONDITION: &[&str] = &[
     "header",
     "present",
     "equals",

@@ -35,6 +35,25 @@ pub use schema::{
     Timeouts, Tls,
 };
 
+/// Every map of the file and the keys it accepts, by path (`backends[].cookie`, ...): what
+/// docs/configuration.md must document, checked by the tests.
+pub fn known_keys() -> Vec<(&'static str, &'static [&'static str])> {
+    vec![
+        ("", sections::ROOT),
+        ("admin", sections::ADMIN),
+        ("access_log", sections::ACCESS_LOG),
+        ("frontends[]", sections::FRONTEND),
+        ("frontends[].tls", sections::TLS),
+        ("backends[]", backend::BACKEND),
+        ("backends[].timeouts", backend::TIMEOUTS),
+        ("backends[].health_check", backend::HEALTH_CHECK),
+        ("backends[].servers[]", backend::SERVER),
+        ("backends[].cookie", persistence::COOKIE),
+        ("backends[].app_session", persistence::APP_SESSION),
+        ("conditions[]", conditions::CONDITION),
+    ]
+}
+
 /// A position in the configuration file. Both numbers are 1-based; the column counts
 /// characters, not bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

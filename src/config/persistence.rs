@@ -13,7 +13,7 @@ use super::sections::positive_duration;
 use super::validate;
 use super::yaml::Node;
 
-const COOKIE: &[&str] = &[
+pub(super) const COOKIE: &[&str] = &[
     "name",
     "mode",
     "indirect",
@@ -108,7 +108,7 @@ fn cookie_age(node: &Node, path: &str, diag: &mut Diag) -> Option<u32> {
     }
 }
 
-const APP_SESSION: &[&str] = &[
+pub(super) const APP_SESSION: &[&str] = &[
     "key",
     "cookie",
     "len",

@@ -16,7 +16,7 @@ use super::validate::{self, FrontendSpots};
 use super::yaml::{Node, Value};
 use crate::frontend::HeadLimits;
 
-const ROOT: &[&str] = &["pingora", "admin", "access_log", "frontends", "backends"];
+pub(super) const ROOT: &[&str] = &["pingora", "admin", "access_log", "frontends", "backends"];
 
 /// The whole document.
 pub(crate) fn config(root: &Node, diag: &mut Diag) -> Option<Config> {
@@ -80,7 +80,7 @@ pub(super) fn positive_duration(node: &Node, path: &str, diag: &mut Diag) -> Opt
 pub(super) const NO_ADDRESS: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
-const ADMIN: &[&str] = &["listen", "token_file"];
+pub(super) const ADMIN: &[&str] = &["listen", "token_file"];
 
 /// `admin:`, with where its listen address is for the listener cross-check.
 fn admin(node: &Node, path: &str, diag: &mut Diag) -> Option<(Admin, Option<At>)> {
@@ -99,7 +99,7 @@ fn admin(node: &Node, path: &str, diag: &mut Diag) -> Option<(Admin, Option<At>)
     Some((admin, listen_at))
 }
 
-const ACCESS_LOG: &[&str] = &["target", "format"];
+pub(super) const ACCESS_LOG: &[&str] = &["target", "format"];
 const LOG_TARGETS: &str = "stdout, stderr, off or a file path";
 
 /// `access_log: <target>` or `access_log: { target: <target>, format: text | json }`.
@@ -147,7 +147,7 @@ fn log_target(node: &Node, path: &str, diag: &mut Diag) -> Option<LogTarget> {
     })
 }
 
-const FRONTEND: &[&str] = &[
+pub(super) const FRONTEND: &[&str] = &[
     "name",
     "listen",
     "timeout_client",
@@ -213,7 +213,7 @@ fn listen(node: &Node, path: &str, diag: &mut Diag) -> Option<Vec<(SocketAddr, A
     })
 }
 
-const TLS: &[&str] = &["cert", "key"];
+pub(super) const TLS: &[&str] = &["cert", "key"];
 
 fn tls(node: &Node, path: &str, diag: &mut Diag) -> Option<Tls> {
     let mut r = MapReader::new(node, path, TLS, diag)?;
