@@ -241,3 +241,24 @@ fn head_limits_are_configurable() {
     assert_eq!(received(&servers), 2);
     assert_no_panic(&t);
 }
+
+/// Bytes that are not HTTP (a TLS handshake sent to a plain port, binary noise) are
+/// answered 400 at once: not held until `timeout_http_request`, not passed on.
+#[test]
+fn bytes_that_are_not_http_get_400_at_once() {
+    let (t, servers) = start("    timeout_http_request: 30s", "");
+    let client_hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xaa\xbb";
+    let started = std::time::Instant::now();
+    let (status, answer) = status_of(t.listen, client_hello);
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(received(&servers), 0);
+    let lines = t.log_lines(1);
+    assert!(lines[0].contains(" 400 0 PR-- 0 \"<BADREQ>\""), "{lines:?}");
+    assert_no_panic(&t);
+}

@@ -40,6 +40,9 @@ pub enum Scan {
     TooManyHeaders,
     /// The head is, or will be, longer than `max_bytes`.
     TooLarge,
+    /// Not an HTTP request: the method is not a token (RFC 9110 §9.1). A TLS handshake
+    /// sent to a plain HTTP port, say; answered 400 at once rather than waited for.
+    NotHttp,
 }
 
 /// The state of the scan of one request head.
@@ -52,6 +55,13 @@ pub struct HeadScanner {
     /// Offset of the first byte of the request line (leading blank lines are skipped,
     /// RFC 9112 §2.2).
     start: Option<usize>,
+    /// The method and the space after it have arrived and are valid.
+    method_checked: bool,
+}
+
+/// RFC 9110 §5.6.2 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 impl HeadScanner {
@@ -74,6 +84,16 @@ impl HeadScanner {
                 None => return Scan::Partial,
             },
         };
+        if !self.method_checked {
+            let line = buf.get(start..).unwrap_or_default();
+            match line.iter().position(|&b| !is_tchar(b)) {
+                Some(0) => return Scan::NotHttp,
+                Some(end) if line[end] == b' ' => self.method_checked = true,
+                Some(_) => return Scan::NotHttp,
+                // Only token bytes so far: the method may go on.
+                None => {}
+            }
+        }
         let mut from = self.scanned;
         while let Some(offset) = memchr::memchr(b'\n', buf.get(from..).unwrap_or_default()) {
             let lf = from + offset;
@@ -252,6 +272,24 @@ mod tests {
         let blanks = b"\r\n".repeat(50);
         assert_eq!(scan_all(&blanks, &limits(101, 100)), Scan::Partial);
         assert_eq!(scan_all(&blanks, &limits(101, 99)), Scan::TooLarge);
+    }
+
+    /// Bytes that cannot start an HTTP request are refused at once, whatever follows.
+    #[test]
+    fn a_request_line_without_a_token_method_is_not_http() {
+        let l = HeadLimits::default();
+        let tls_client_hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+        assert_eq!(scan_all(tls_client_hello, &l), Scan::NotHttp);
+        assert_eq!(scan_all(b"GE(T / HTTP/1.1\r\n", &l), Scan::NotHttp);
+        assert_eq!(scan_all(b"GET\t/ HTTP/1.1\r\n", &l), Scan::NotHttp);
+        assert_eq!(scan_all(b" GET / HTTP/1.1\r\n", &l), Scan::NotHttp);
+        // A method still arriving, or any token method, is fine.
+        assert_eq!(scan_all(b"PROPF", &l), Scan::Partial);
+        assert_eq!(scan_all(b"M-SEARCH * HTTP/1.1\r\n", &l), Scan::Partial);
+        assert_eq!(
+            scan_in_steps(b"GET / HTTP/1.1\r\n\r\n", 1, &l),
+            Scan::Complete(18)
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! 2. Head: from the first byte, the whole head must arrive within
 //!    `timeout_http_request` (HAProxy `timeout http-request`), else `408` and close.
 //! 3. Limits: more than `max_headers` header lines or a head over `max_header_bytes` gets
-//!    `431` and close; the buffer never grows past the limit.
+//!    `431` and close; the buffer never grows past the limit. Bytes that cannot begin an
+//!    HTTP request (a method that is not a token) get `400` at once.
 //! 4. The head goes to Pingora (`HttpServerApp::process_new_http`) with the keep-alive
 //!    settings of the previous request, exactly as Pingora's own loop does.
 //!
@@ -104,6 +105,7 @@ impl Frontend {
                 Scan::TooManyHeaders | Scan::TooLarge => {
                     return HeadRead::Refuse(&crate::proxy::HEADERS_TOO_LARGE)
                 }
+                Scan::NotHttp => return HeadRead::Refuse(&crate::proxy::BAD_REQUEST),
                 Scan::Partial => {}
             }
             // Room for at most what the limit still allows (plus one byte to see it is

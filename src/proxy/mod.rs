@@ -44,7 +44,7 @@ use crate::pool::{
 use pingora_prometheus::prometheus::Histogram;
 
 pub use ctx::{RequestCtx, Retry};
-pub use errors::{ErrorPage, HEADERS_TOO_LARGE, REQUEST_TIMEOUT};
+pub use errors::{ErrorPage, BAD_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT};
 pub use logline::Refusal;
 use shutdown::InFlight;
 
