@@ -20,29 +20,11 @@ CONNECTIONS=${CONNECTIONS:-50}
 BASE=${BASE_PORT:-38100}
 B1=$((BASE + 1)); B2=$((BASE + 2)); OFF=$((BASE + 10)); ON=$((BASE + 20))
 
-command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install -y wrk)"; exit 1; }
-cargo build --release --quiet
-TETHER=target/release/tether
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-    sleep 1
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() {
-    for _ in $(seq 1 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "bench: nothing listens on port $1"; exit 1
-}
-
-"$TETHER" backend --listen "127.0.0.1:$B1" --name s1 --fast >/dev/null & PIDS+=($!)
-"$TETHER" backend --listen "127.0.0.1:$B2" --name s2 --fast >/dev/null & PIDS+=($!)
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+need wrk
+prepare
+start_backends
 
 config() { # port access_log
     cat <<CFG
@@ -97,8 +79,6 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-col() { awk -v c="$1" 'NF { print $c }'; }
 
 echo
 echo "machine: $(nproc) CPUs; tether $($TETHER --version | cut -d' ' -f2); wrk -t1 -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds, medians; 1 worker thread"

@@ -23,31 +23,11 @@ CONNECTIONS=${CONNECTIONS:-50}
 BASE=${BASE_PORT:-38000}
 B1=$((BASE + 1)); B2=$((BASE + 2)); HAP=$((BASE + 10)); TET=$((BASE + 20))
 
-for tool in wrk haproxy; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y $tool)"; exit 1; }
-done
-cargo build --release --quiet
-TETHER=target/release/tether
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    sleep 1
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() {
-    for _ in $(seq 1 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "bench: nothing listens on port $1"; exit 1
-}
-
-"$TETHER" backend --listen "127.0.0.1:$B1" --name s1 --fast >/dev/null & PIDS+=($!)
-"$TETHER" backend --listen "127.0.0.1:$B2" --name s2 --fast >/dev/null & PIDS+=($!)
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+need wrk haproxy
+prepare
+start_backends
 
 cat >"$WORK/haproxy.cfg" <<CFG
 global
@@ -121,8 +101,6 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-col() { awk -v c="$1" 'NF { print $c }'; }
 
 echo
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(haproxy -v | head -n1 | cut -d' ' -f1-3); tether $($TETHER --version | cut -d' ' -f2)"
