@@ -23,7 +23,8 @@ fn three(s2_haproxy: &'static str, s2_tether: &'static str) -> [ServerSpec; 3] {
     ]
 }
 
-/// Drain keeps the clients holding its cookie and takes no new one (docs/haproxy-compatibility.md §10).
+/// Drain keeps the clients holding its cookie and takes no new one (docs/haproxy-compatibility.md
+/// §10).
 #[test]
 fn drained_server_keeps_its_clients_only() {
     skip_without_haproxy!();

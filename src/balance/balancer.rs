@@ -114,8 +114,8 @@ pub struct Balancer {
 
 impl Balancer {
     /// A balancer for `algorithm`. `hash_type` applies to the hash algorithms (sdbm for
-    /// map-based, sdbm + avalanche for consistent, docs/haproxy-compatibility.md §13.3); `random` always uses
-    /// the consistent ring. `hash_balance_factor` bounds loads on the consistent ring
+    /// map-based, sdbm + avalanche for consistent, docs/haproxy-compatibility.md §13.3); `random`
+    /// always uses the consistent ring. `hash_balance_factor` bounds loads on the consistent ring
     /// (0 = off). `server_count` sizes the state; the first pick (or
     /// [`Balancer::sync`]) builds it from the view as HAProxy does at startup.
     pub fn new(

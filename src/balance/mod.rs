@@ -1,8 +1,8 @@
 //! Load balancing: HAProxy 2.6's `balance` algorithms, server for server.
 //!
 //! For the same configuration and the same sequence of requests and server changes, a
-//! [`Balancer`] picks the server HAProxy 2.6 picks (docs/haproxy-compatibility.md §13; ported from HAProxy
-//! v2.6.0 `src/lb_fwrr.c`, `lb_map.c`, `lb_fwlc.c`, `lb_fas.c`, `lb_chash.c` and
+//! [`Balancer`] picks the server HAProxy 2.6 picks (docs/haproxy-compatibility.md §13; ported from
+//! HAProxy v2.6.0 `src/lb_fwrr.c`, `lb_map.c`, `lb_fwlc.c`, `lb_fas.c`, `lb_chash.c` and
 //! `backend.c`). It is only consulted for requests without usable persistence.
 //!
 //! The balancer reads the servers through a [`ServerView`]. Whenever the view's
@@ -18,9 +18,9 @@
 //! [`Balancer::sync`]); HAProxy builds it from the configuration at startup, with every
 //! server up unless `disabled`, so the pool should be in that state then.
 //!
-//! Which servers take part (docs/haproxy-compatibility.md §10): servers that are drained, in maintenance,
-//! down, stopping (NOLB) or at weight 0 never receive new traffic; backup servers only when
-//! no active server is usable, and then only the first usable backup unless `allbackups`.
+//! Which servers take part (docs/haproxy-compatibility.md §10): servers that are drained, in
+//! maintenance, down, stopping (NOLB) or at weight 0 never receive new traffic; backup servers only
+//! when no active server is usable, and then only the first usable backup unless `allbackups`.
 //! Non-hash algorithms skip servers at maxconn, hash algorithms do not (§2.4).
 
 pub mod algorithm;

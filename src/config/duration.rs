@@ -1,5 +1,5 @@
-//! The duration format (docs/configuration.md §1.3): an integer number of seconds, or an integer with a
-//! unit `ms`, `s`, `m`, `h` or `d`. Shared with the CLI and the admin API.
+//! The duration format (docs/configuration.md §1.3): an integer number of seconds, or an integer
+//! with a unit `ms`, `s`, `m`, `h` or `d`. Shared with the CLI and the admin API.
 
 use std::time::Duration;
 

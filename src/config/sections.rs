@@ -1,5 +1,5 @@
-//! Decoding of each section of docs/configuration.md into the typed schema, one function per section.
-//! Each function records its errors and goes on with defaults, so one pass finds them all.
+//! Decoding of each section of docs/configuration.md into the typed schema, one function per
+//! section. Each function records its errors and goes on with defaults, so one pass finds them all.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
-//! Dynamic cookie values for servers without an explicit `cookie` (docs/haproxy-compatibility.md §9; HAProxy
-//! `src/server.c` `srv_set_dyncookie()`).
+//! Dynamic cookie values for servers without an explicit `cookie` (docs/haproxy-compatibility.md
+//! §9; HAProxy `src/server.c` `srv_set_dyncookie()`).
 
 use std::net::{IpAddr, SocketAddr};
 use xxhash_rust::xxh64::Xxh64;

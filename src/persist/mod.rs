@@ -1,6 +1,6 @@
 //! Cookie-based session persistence with HAProxy 2.6's exact wire behaviour
-//! (docs/haproxy-compatibility.md §2-§11, differences in §19). Pure logic: no clock, no I/O; time comes in as unix
-//! seconds.
+//! (docs/haproxy-compatibility.md §2-§11, differences in §19). Pure logic: no clock, no I/O; time
+//! comes in as unix seconds.
 //!
 //! Flow for one exchange:
 //! 1. At configuration time, [`CookiePolicy::new`] validates the backend's [`CookieSpec`]

@@ -125,8 +125,8 @@ impl CookiePolicy {
         self.servers.get(index)?.value.as_deref()
     }
 
-    /// HAProxy `ck_opts & PR_CK_ANY`: whether the log flags are shown (docs/haproxy-compatibility.md §8: a
-    /// passive cookie without `indirect` logs `--`).
+    /// HAProxy `ck_opts & PR_CK_ANY`: whether the log flags are shown
+    /// (docs/haproxy-compatibility.md §8: a passive cookie without `indirect` logs `--`).
     pub(crate) fn shows_log_flags(&self) -> bool {
         self.spec.mode != CookieMode::Passive || self.spec.indirect
     }

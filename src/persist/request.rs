@@ -1,6 +1,6 @@
 //! Request side: finds the persistence cookie in the `Cookie` headers, picks the server it
-//! names and rewrites the headers the way HAProxy forwards them (docs/haproxy-compatibility.md §3). A faithful
-//! port of HAProxy 2.6 `http_manage_client_side_cookies()` (`src/http_ana.c`), minus the
+//! names and rewrites the headers the way HAProxy forwards them (docs/haproxy-compatibility.md §3).
+//! A faithful port of HAProxy 2.6 `http_manage_client_side_cookies()` (`src/http_ana.c`), minus the
 //! frontend `capture cookie` part.
 
 use super::date::decode_date;
@@ -15,7 +15,8 @@ use super::scan::{parse_item, trim_lws, Item};
 const PREFIX_DELIM: u8 = b'~';
 /// HAProxy `COOKIE_DELIM_DATE`: introduces the last / first seen dates.
 const DATE_DELIM: u8 = b'|';
-/// Dates further than this in the future are refused (timezone slack, docs/haproxy-compatibility.md §3.3).
+/// Dates further than this in the future are refused (timezone slack, docs/haproxy-compatibility.md
+/// §3.3).
 const FUTURE_SLACK_SECS: i32 = 86_400;
 
 /// Outcome of `force_persist` / `ignore_persist` evaluation (first matching rule wins; done
@@ -165,7 +166,8 @@ impl<F: Fn(usize) -> bool> Txn<'_, F> {
                 let delim = self.persistence_cookie(buf.bytes(), &it);
                 if prefix_mode && delim != it.val_end {
                     // Strip `SRV~` so the server sees its own value, whether or not the
-                    // server part matched (docs/haproxy-compatibility.md §3.2, seen on HAProxy 2.6.12).
+                    // server part matched (docs/haproxy-compatibility.md §3.2, seen on HAProxy
+                    // 2.6.12).
                     buf.remove(it.val_beg..delim + 1);
                     let delta = it.val_beg as isize - (delim + 1) as isize;
                     it.next = it.next.saturating_add_signed(delta);

@@ -130,8 +130,8 @@ fn process_set_cookie(
     buf.into_action(len)
 }
 
-/// Whether HAProxy inserts `Set-Cookie` (docs/haproxy-compatibility.md §5.1): a real server, insert mode, not
-/// (preserve and the server sent our cookie), postonly satisfied, no ignore-persist, and
+/// Whether HAProxy inserts `Set-Cookie` (docs/haproxy-compatibility.md §5.1): a real server, insert
+/// mode, not (preserve and the server sent our cookie), postonly satisfied, no ignore-persist, and
 /// a) not DIRECT, or b) a date to refresh / remove, or c) a first date to set, or d) a
 /// first date to drop.
 fn decide_insertion(policy: &CookiePolicy, ctx: &ResponseContext, verdict: &mut ResponseVerdict) {

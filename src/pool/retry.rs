@@ -185,8 +185,8 @@ mod tests {
         wait: Duration::ZERO,
     };
 
-    /// Seen on HAProxy 2.6.12: retries 3 + `option redispatch`, cookie to a dead server: three attempts on
-    /// it, one second apart, then the fourth on another server at once.
+    /// Seen on HAProxy 2.6.12: retries 3 + `option redispatch`, cookie to a dead server: three
+    /// attempts on it, one second apart, then the fourth on another server at once.
     #[test]
     fn default_redispatch_happens_on_the_last_retry() {
         assert_eq!(
@@ -250,7 +250,8 @@ mod tests {
         assert_eq!(after_connect_failure(&input), REDISPATCH_NOW);
     }
 
-    /// Seen on HAProxy 2.6.12: only one active server left: the turnaround applies even on redispatch.
+    /// Seen on HAProxy 2.6.12: only one active server left: the turnaround applies even on
+    /// redispatch.
     #[test]
     fn single_active_server_still_waits_when_redispatching() {
         let input = RetryInput {

@@ -1,8 +1,8 @@
 //! Connection slots: `maxconn`, the per-server queue, `maxqueue` and `timeouts.queue`.
 //!
-//! HAProxy semantics (docs/haproxy-compatibility.md §12.2): a request for a server at `maxconn` waits in that
-//! server's queue, first come first served, for at most `timeout queue`; when the queue
-//! already holds `maxqueue` requests the request is refused (the caller redispatches it
+//! HAProxy semantics (docs/haproxy-compatibility.md §12.2): a request for a server at `maxconn`
+//! waits in that server's queue, first come first served, for at most `timeout queue`; when the
+//! queue already holds `maxqueue` requests the request is refused (the caller redispatches it
 //! or answers 503).
 
 use std::sync::atomic::{AtomicU32, Ordering};

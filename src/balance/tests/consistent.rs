@@ -1,5 +1,5 @@
-//! Consistent hashing (docs/haproxy-compatibility.md §13.5): only a dead server's keys move, weights, bounded
-//! loads.
+//! Consistent hashing (docs/haproxy-compatibility.md §13.5): only a dead server's keys move,
+//! weights, bounded loads.
 
 use super::*;
 

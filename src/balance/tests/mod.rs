@@ -1,5 +1,5 @@
-//! Balancer tests. Sequences marked VTC come from HAProxy's reg-tests; the others were observed on HAProxy
-//! 2.6.12, or HAProxy's reg-tests); those marked HAP were recorded for this module on the
+//! Balancer tests. Sequences marked VTC come from HAProxy's reg-tests; the others were observed on
+//! HAProxy 2.6.12, or HAProxy's reg-tests); those marked HAP were recorded for this module on the
 //! real HAProxy 2.6.12 with the scenario shown in the test.
 
 mod consistent;

@@ -1,4 +1,5 @@
-//! Which servers take part (docs/haproxy-compatibility.md §10), maxconn (§12.2), `avoid`, and robustness.
+//! Which servers take part (docs/haproxy-compatibility.md §10), maxconn (§12.2), `avoid`, and
+//! robustness.
 
 use super::*;
 use crate::balance::NoServer;
@@ -169,8 +170,8 @@ fn avoid_with_hashing_consistent_walks_on_map_based_ignores_it() {
     // /url1 -> s2 on the map (balance-uri.vtc); map_get_server_hash() has no avoid.
     let map = balancer(Algorithm::Uri, &pool);
     assert_eq!(map.pick(&pool, HashKey::Bytes(b"/url1"), Some(1)), Some(1));
-    // Consistent: /url1 -> s2 (seen on HAProxy 2.6.12); avoiding s2 walks to the next point's server,
-    // which is where /url1 goes once s2 is down (s4).
+    // Consistent: /url1 -> s2 (seen on HAProxy 2.6.12); avoiding s2 walks to the next point's
+    // server, which is where /url1 goes once s2 is down (s4).
     let ch = consistent(Algorithm::Uri, &pool);
     assert_eq!(ch.pick(&pool, HashKey::Bytes(b"/url1"), Some(1)), Some(3));
 }

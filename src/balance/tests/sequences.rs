@@ -1,5 +1,5 @@
-//! Observed pick sequences: docs/haproxy-compatibility.md §13 (seen on HAProxy 2.6.12), HAProxy's reg-tests
-//! (`reg-tests/balance/*.vtc`), and HAP runs on HAProxy 2.6.12.
+//! Observed pick sequences: docs/haproxy-compatibility.md §13 (seen on HAProxy 2.6.12), HAProxy's
+//! reg-tests (`reg-tests/balance/*.vtc`), and HAP runs on HAProxy 2.6.12.
 
 use super::*;
 use crate::balance::key::{cookie_key, header_key, uri_key, url_param_key};

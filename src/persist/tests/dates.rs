@@ -1,5 +1,5 @@
-//! maxidle / maxlife: docs/haproxy-compatibility.md §3.3, §5.1, §6 and the date matrix seen on HAProxy 2.6.12,
-//! with fixed times. NOW = 1795288301 encodes to `awHs8` (quantum end 1795288304).
+//! maxidle / maxlife: docs/haproxy-compatibility.md §3.3, §5.1, §6 and the date matrix seen on
+//! HAProxy 2.6.12, with fixed times. NOW = 1795288301 encodes to `awHs8` (quantum end 1795288304).
 
 use super::*;
 
@@ -16,7 +16,8 @@ fn enc(t: u32) -> String {
     String::from_utf8(encode_date(t).to_vec()).unwrap()
 }
 
-/// A row of the date matrix seen on HAProxy 2.6.12: request with `cookie`, load balancer pick `lb` when the cookie is refused.
+/// A row of the date matrix seen on HAProxy 2.6.12: request with `cookie`, load balancer pick `lb`
+/// when the cookie is refused.
 fn row(p: &CookiePolicy, cookie: &str) -> (String, Option<String>) {
     let (r, s) = exchange(p, &[cookie], S1, &[]);
     (flags(&r, &s), inserted(&s).map(str::to_string))

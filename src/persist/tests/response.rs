@@ -1,5 +1,5 @@
-//! Response side: docs/haproxy-compatibility.md §4 (Set-Cookie), §5 and §7 (insertion and its format,
-//! nocache), §8 (server flag).
+//! Response side: docs/haproxy-compatibility.md §4 (Set-Cookie), §5 and §7 (insertion and its
+//! format, nocache), §8 (server flag).
 
 use super::*;
 
