@@ -163,6 +163,7 @@ struct Families {
     sessions: IntGaugeVec,
     evictions: IntCounterVec,
     expirations: IntCounterVec,
+    log_dropped: IntCounterVec,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -212,7 +213,7 @@ fn families() -> &'static Families {
             ),
             retries: counter(
                 "tether_retries_total",
-                "Retries on the same server after a failed attempt.",
+                "Retries after a failed attempt, counted on the server whose attempt failed.",
                 &["backend", "server"],
             ),
             redispatches: counter(
@@ -265,6 +266,11 @@ fn families() -> &'static Families {
                 "tether_app_session_expirations_total",
                 "App-session entries removed after idling longer than their timeout.",
                 &["backend"],
+            ),
+            log_dropped: counter(
+                "tether_access_log_dropped_total",
+                "Access log lines dropped because the log target did not keep up.",
+                &[],
             ),
         }
     })
@@ -439,6 +445,11 @@ impl BackendMetrics {
 /// The request-duration histogram of one frontend/backend pair.
 pub fn request_duration(frontend: &str, backend: &str) -> Histogram {
     families().duration.with_label_values(&[frontend, backend])
+}
+
+/// `tether_access_log_dropped_total`.
+pub fn access_log_dropped() -> IntCounter {
+    families().log_dropped.with_label_values::<&str>(&[])
 }
 
 /// Every registered metric in Prometheus' text format.

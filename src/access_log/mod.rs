@@ -33,6 +33,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 pub use format::Entry;
+use pingora_prometheus::prometheus::IntCounter;
 
 use crate::config::{LogFormat, LogTarget};
 
@@ -50,6 +51,9 @@ pub struct AccessLog {
     format: LogFormat,
     sink: OnceLock<Option<Arc<Sink>>>,
     dropped: AtomicU64,
+    /// `tether_access_log_dropped_total` (created here so that it is exported from the
+    /// start, at 0).
+    dropped_metric: IntCounter,
 }
 
 /// The batch shared by the request threads and the writer thread.
@@ -121,6 +125,7 @@ impl AccessLog {
             format,
             sink: OnceLock::new(),
             dropped: AtomicU64::new(0),
+            dropped_metric: crate::metrics::access_log_dropped(),
         }
     }
 
@@ -150,6 +155,7 @@ impl AccessLog {
         });
         if !appended {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.dropped_metric.inc();
         }
     }
 
