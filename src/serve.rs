@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use pingora::server::configuration::{Opt, ServerConf};
-use pingora::server::Server;
+use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
@@ -28,7 +28,7 @@ pub struct RunFlags {
 }
 
 /// Builds the server; `run` it to serve.
-pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
+pub fn build(cfg: &Config, flags: RunFlags) -> Result<Tether, String> {
     let mut conf = server_conf(cfg)?;
     // Retries are decided by tether (`pool::retry`: at most `1 + retries` attempts per
     // request); Pingora's loop bound is set to the same number as a second guard.
@@ -134,10 +134,31 @@ pub fn build(cfg: &Config, flags: RunFlags) -> Result<Server, String> {
         "exit when idle",
         ExitWhenIdle {
             in_flight,
-            logs: vec![access_log],
+            logs: vec![access_log.clone()],
         },
     ));
-    Ok(server)
+    Ok(Tether {
+        server,
+        logs: vec![access_log],
+    })
+}
+
+/// A built server, and what must be written out when it stops.
+pub struct Tether {
+    server: Server,
+    logs: Vec<Arc<AccessLog>>,
+}
+
+impl Tether {
+    /// Serves until a signal stops the process; the access log's last lines are written
+    /// before it exits, whichever way it stops (SIGINT included).
+    pub fn run_forever(self) -> ! {
+        self.server.run(RunArgs::default());
+        for log in &self.logs {
+            log.flush_within(crate::access_log::EXIT_FLUSH_LIMIT);
+        }
+        std::process::exit(0)
+    }
 }
 
 /// Pingora's settings: the `pingora:` section (checked at load time), or defaults.

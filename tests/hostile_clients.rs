@@ -262,3 +262,26 @@ fn bytes_that_are_not_http_get_400_at_once() {
     assert!(lines[0].contains(" 400 0 PR-- 0 \"<BADREQ>\""), "{lines:?}");
     assert_no_panic(&t);
 }
+
+/// A server that answers too slowly gets the request once: tether answers 504 rather than
+/// sending the same slow request to every other server (HAProxy does not retry on a
+/// response timeout either).
+#[test]
+fn a_slow_server_is_not_multiplied() {
+    let (t, servers) = start(
+        "",
+        "    retries: 3\n    redispatch: true\n    timeouts: { connect: 1s, server: 300ms, queue: 1s }",
+    );
+    let r = Request::get("/slow")
+        .header("x-echo-delay-ms", "1500")
+        .send(t.listen)
+        .expect("answer");
+    assert_eq!(r.status, 504);
+    let lines = t.log_lines(1);
+    assert!(
+        lines[0].contains(" 504 ") && lines[0].contains(" sH"),
+        "{lines:?}"
+    );
+    assert_eq!(received(&servers), 1, "the request reached one server once");
+    assert_no_panic(&t);
+}

@@ -140,6 +140,33 @@ fn sigint_stops_at_once_even_with_a_request_in_flight() {
     );
 }
 
+/// The access log is written in batches; a process stopped at once still writes the lines
+/// of the requests it answered.
+#[test]
+fn sigint_still_writes_the_last_access_log_lines() {
+    let Rig {
+        mut tether,
+        servers: _servers,
+        listen,
+        ..
+    } = Rig::echo(INSERT, &["s1"]);
+    for i in 0..5 {
+        let r = Request::get(&format!("/last/{i}"))
+            .send(listen)
+            .expect("answer");
+        assert_eq!(r.status, 200);
+    }
+    tether
+        .stop_with("INT", Duration::from_secs(5))
+        .expect("exited");
+    let logged = tether
+        .stdout()
+        .lines()
+        .filter(|l| l.contains("\"GET /last/"))
+        .count();
+    assert_eq!(logged, 5, "{}", tether.stdout());
+}
+
 #[test]
 fn sigterm_lets_in_flight_requests_finish_then_exits() {
     let Rig {

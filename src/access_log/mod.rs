@@ -19,8 +19,10 @@
 //! allocation), then appended to one shared batch under a short lock. The writer thread
 //! takes the whole batch when it reaches [`BATCH_BYTES`] (the appender wakes it) or every
 //! [`MAX_DELAY`] otherwise, and writes it with one call. A target that does not keep up
-//! (a full pipe, a stuck disk) makes the batch grow up to [`MAX_PENDING_BYTES`]; lines
-//! beyond are dropped and counted rather than slowing requests down or growing memory.
+//! (a full pipe, a stuck disk) makes the batch grow up to [`MAX_PENDING_BYTES`] (besides
+//! the batch being written); lines beyond are dropped and counted rather than slowing
+//! requests down or growing memory. Lines still waiting when the process exits are written
+//! first, for at most [`EXIT_FLUSH_LIMIT`].
 
 mod format;
 
@@ -43,6 +45,8 @@ pub const BATCH_BYTES: usize = 64 * 1024;
 pub const MAX_DELAY: Duration = Duration::from_millis(100);
 /// Unwritten lines beyond this are dropped (and counted).
 pub const MAX_PENDING_BYTES: usize = 8 * 1024 * 1024;
+/// How long an exiting process waits for its last lines to be written.
+pub const EXIT_FLUSH_LIMIT: Duration = Duration::from_secs(2);
 
 /// Where and how access log lines go. Cheap to share; the writer thread starts on first
 /// use, so that it is created after Pingora daemonizes (threads do not survive a fork).
@@ -164,6 +168,23 @@ impl AccessLog {
         if let Some(Some(sink)) = self.sink.get() {
             sink.write_pending(&mut Vec::new());
         }
+    }
+
+    /// [`flush`](Self::flush), waiting at most `limit`: a target that blocks (a full pipe)
+    /// must not hold the process up when it exits. Returns whether everything was written.
+    pub fn flush_within(&self, limit: Duration) -> bool {
+        let Some(Some(sink)) = self.sink.get() else {
+            return true;
+        };
+        let sink = sink.clone();
+        let (done, wait) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("access-log-flush".into())
+            .spawn(move || {
+                sink.write_pending(&mut Vec::new());
+                let _ = done.send(());
+            });
+        spawned.is_ok() && wait.recv_timeout(limit).is_ok()
     }
 
     fn sink(&self) -> Option<&Arc<Sink>> {
@@ -321,6 +342,31 @@ mod tests {
         let accepted = (0..10_000).filter(|_| sink.append(&line)).count();
         assert_eq!(accepted, MAX_PENDING_BYTES / 1000);
         assert!(lock(&sink.pending).len() <= MAX_PENDING_BYTES);
+    }
+
+    /// A target that blocks does not hold up the exit flush.
+    #[test]
+    fn flush_within_gives_up_on_a_blocked_target() {
+        struct Blocked;
+        impl Write for Blocked {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                std::thread::sleep(Duration::from_secs(3600));
+                Ok(0)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = AccessLog::new(LogTarget::Stdout, LogFormat::Text);
+        let sink = Arc::new(Sink {
+            pending: Mutex::new(b"line\n".to_vec()),
+            full: Condvar::new(),
+            out: Mutex::new(Box::new(Blocked)),
+        });
+        assert!(log.sink.set(Some(sink)).is_ok());
+        let started = Instant::now();
+        assert!(!log.flush_within(Duration::from_millis(200)));
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

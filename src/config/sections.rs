@@ -147,6 +147,12 @@ fn log_target(node: &Node, path: &str, diag: &mut Diag) -> Option<LogTarget> {
     })
 }
 
+/// Pingora parses at most 256 header lines (its `MAX_HEADERS`): a higher limit would let
+/// requests through tether's check only to be refused by Pingora without a log line.
+const MAX_HEADERS: i128 = 256;
+/// Well below Pingora's own 1 MiB bound on a request head.
+const MAX_HEADER_BYTES: i128 = 512 * 1024;
+
 pub(super) const FRONTEND: &[&str] = &[
     "name",
     "listen",
@@ -171,11 +177,13 @@ fn frontend(node: &Node, path: &str, diag: &mut Diag) -> Option<(Frontend, Front
             .opt("timeout_http_request", diag, positive_duration)
             .unwrap_or(defaults.timeout),
         max_headers: r
-            .opt("max_headers", diag, |n, p, d| integer(n, p, 1, 10_000, d))
+            .opt("max_headers", diag, |n, p, d| {
+                integer(n, p, 1, MAX_HEADERS, d)
+            })
             .unwrap_or(defaults.max_headers),
         max_bytes: r
             .opt("max_header_bytes", diag, |n, p, d| {
-                integer(n, p, 256, 1_048_576, d)
+                integer(n, p, 256, MAX_HEADER_BYTES, d)
             })
             .unwrap_or(defaults.max_bytes),
     };

@@ -57,7 +57,13 @@ pub struct HeadScanner {
     start: Option<usize>,
     /// The method and the space after it have arrived and are valid.
     method_checked: bool,
+    /// Bytes of the method already found to be token bytes.
+    method_len: usize,
 }
+
+/// Longer than any method in use (the longest registered ones have 16 characters): what is
+/// not a space by then is not an HTTP request line.
+const MAX_METHOD_LEN: usize = 32;
 
 /// RFC 9110 §5.6.2 `tchar`.
 fn is_tchar(b: u8) -> bool {
@@ -73,25 +79,42 @@ impl HeadScanner {
     pub fn scan(&mut self, buf: &[u8], limits: &HeadLimits) -> Scan {
         let start = match self.start {
             Some(s) => s,
-            None => match buf.iter().position(|&b| b != b'\r' && b != b'\n') {
-                Some(s) => {
-                    self.start = Some(s);
-                    self.scanned = s;
-                    s
+            None => {
+                let from = self.scanned;
+                let rest = buf.get(from..).unwrap_or_default();
+                match rest.iter().position(|&b| b != b'\r' && b != b'\n') {
+                    Some(offset) => {
+                        self.start = Some(from + offset);
+                        self.scanned = from + offset;
+                        from + offset
+                    }
+                    // Only blank lines so far: nothing to count yet, but they use the
+                    // buffer.
+                    None => {
+                        self.scanned = buf.len();
+                        return self.partial(buf.len(), limits);
+                    }
                 }
-                // Only blank lines so far: nothing to count yet, but they use the buffer.
-                None if buf.len() > limits.max_bytes => return Scan::TooLarge,
-                None => return Scan::Partial,
-            },
+            }
         };
         if !self.method_checked {
             let line = buf.get(start..).unwrap_or_default();
-            match line.iter().position(|&b| !is_tchar(b)) {
-                Some(0) => return Scan::NotHttp,
-                Some(end) if line[end] == b' ' => self.method_checked = true,
-                Some(_) => return Scan::NotHttp,
-                // Only token bytes so far: the method may go on.
-                None => {}
+            let unchecked = line.get(self.method_len..).unwrap_or_default();
+            match unchecked.iter().position(|&b| !is_tchar(b)) {
+                Some(i) => {
+                    let end = self.method_len + i;
+                    if end == 0 || line[end] != b' ' {
+                        return Scan::NotHttp;
+                    }
+                    self.method_checked = true;
+                }
+                // Only token bytes so far: the method may go on, within reason.
+                None => {
+                    self.method_len = line.len();
+                    if self.method_len > MAX_METHOD_LEN {
+                        return Scan::NotHttp;
+                    }
+                }
             }
         }
         let mut from = self.scanned;
@@ -100,12 +123,12 @@ impl HeadScanner {
             // The head ends at an empty line: LF directly after the previous LF, or CR LF.
             let rest = buf.get(lf + 1..).unwrap_or_default();
             match rest {
-                [b'\n', ..] => return self.finish(start, lf + 2, limits),
-                [b'\r', b'\n', ..] => return self.finish(start, lf + 3, limits),
+                [b'\n', ..] => return self.finish(lf + 2, limits),
+                [b'\r', b'\n', ..] => return self.finish(lf + 3, limits),
                 // The line after this one could still be empty: look again next time.
                 [] | [b'\r'] => {
                     self.scanned = lf;
-                    return self.partial(start, buf.len(), limits);
+                    return self.partial(buf.len(), limits);
                 }
                 _ => {}
             }
@@ -118,11 +141,12 @@ impl HeadScanner {
             from = lf + 1;
         }
         self.scanned = buf.len();
-        self.partial(start, buf.len(), limits)
+        self.partial(buf.len(), limits)
     }
 
-    fn finish(&mut self, start: usize, end: usize, limits: &HeadLimits) -> Scan {
-        if end - start > limits.max_bytes {
+    /// The head ends after `end` bytes (leading blank lines included: they took room too).
+    fn finish(&mut self, end: usize, limits: &HeadLimits) -> Scan {
+        if end > limits.max_bytes {
             Scan::TooLarge
         } else if self.lines > limits.max_headers {
             Scan::TooManyHeaders
@@ -131,8 +155,8 @@ impl HeadScanner {
         }
     }
 
-    fn partial(&self, start: usize, len: usize, limits: &HeadLimits) -> Scan {
-        if len - start >= limits.max_bytes {
+    fn partial(&self, len: usize, limits: &HeadLimits) -> Scan {
+        if len >= limits.max_bytes {
             Scan::TooLarge
         } else {
             Scan::Partial
@@ -259,8 +283,8 @@ mod tests {
         assert_eq!(scan_all(&r, &limits(101, 100)), Scan::TooLarge);
     }
 
-    /// Blank lines before the request line are skipped (RFC 9112 §2.2) and not counted,
-    /// but an endless stream of them is still bounded.
+    /// Blank lines before the request line are skipped (RFC 9112 §2.2): they are not
+    /// header lines, but they count toward the size.
     #[test]
     fn leading_blank_lines() {
         let mut r = b"\r\n\r\n".to_vec();
@@ -270,8 +294,9 @@ mod tests {
             Scan::Complete(r.len())
         );
         let blanks = b"\r\n".repeat(50);
-        assert_eq!(scan_all(&blanks, &limits(101, 100)), Scan::Partial);
-        assert_eq!(scan_all(&blanks, &limits(101, 99)), Scan::TooLarge);
+        assert_eq!(scan_all(&blanks, &limits(101, 101)), Scan::Partial);
+        assert_eq!(scan_all(&blanks, &limits(101, 100)), Scan::TooLarge);
+        assert_eq!(scan_in_steps(&blanks, 1, &limits(101, 100)), Scan::TooLarge);
     }
 
     /// Bytes that cannot start an HTTP request are refused at once, whatever follows.
@@ -283,6 +308,8 @@ mod tests {
         assert_eq!(scan_all(b"GE(T / HTTP/1.1\r\n", &l), Scan::NotHttp);
         assert_eq!(scan_all(b"GET\t/ HTTP/1.1\r\n", &l), Scan::NotHttp);
         assert_eq!(scan_all(b" GET / HTTP/1.1\r\n", &l), Scan::NotHttp);
+        let endless_method = vec![b'A'; 40];
+        assert_eq!(scan_in_steps(&endless_method, 1, &l), Scan::NotHttp);
         // A method still arriving, or any token method, is fine.
         assert_eq!(scan_all(b"PROPF", &l), Scan::Partial);
         assert_eq!(scan_all(b"M-SEARCH * HTTP/1.1\r\n", &l), Scan::Partial);

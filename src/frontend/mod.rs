@@ -88,10 +88,14 @@ impl Frontend {
     }
 
     async fn read_head(&self, stream: &mut Stream, shutdown: &mut ShutdownWatch) -> HeadRead {
-        let mut buf = BytesMut::with_capacity(INITIAL_BUFFER);
+        let mut buf = BytesMut::with_capacity(INITIAL_BUFFER.min(self.limits.max_bytes + 1));
+        // Every read takes at most what the limit still allows (plus one byte, to see it
+        // exceeded): a client cannot make the buffer grow past the limit.
+        let allowed = |buf: &BytesMut| (self.limits.max_bytes + 1).saturating_sub(buf.len()).max(1);
+        let mut limited = (&mut *stream).take(allowed(&buf) as u64);
         let first = tokio::select! {
             biased;
-            read = timeout(self.idle, stream.read_buf(&mut buf)) => read,
+            read = timeout(self.idle, limited.read_buf(&mut buf)) => read,
             () = shutting_down(shutdown) => return HeadRead::Close,
         };
         if !matches!(first, Ok(Ok(n)) if n > 0) {
@@ -108,11 +112,10 @@ impl Frontend {
                 Scan::NotHttp => return HeadRead::Refuse(&crate::proxy::BAD_REQUEST),
                 Scan::Partial => {}
             }
-            // Room for at most what the limit still allows (plus one byte to see it is
-            // exceeded), so a client cannot make the buffer grow past it.
-            let room = (self.limits.max_bytes + 1).saturating_sub(buf.len()).max(1);
+            let room = allowed(&buf);
             buf.reserve(room.min(INITIAL_BUFFER));
-            match timeout_at(deadline, stream.read_buf(&mut buf)).await {
+            let mut limited = (&mut *stream).take(room as u64);
+            match timeout_at(deadline, limited.read_buf(&mut buf)).await {
                 Err(_) => return HeadRead::Refuse(&crate::proxy::REQUEST_TIMEOUT),
                 Ok(Ok(n)) if n > 0 => {}
                 // The client went away with half a head: there is nobody to answer.

@@ -90,12 +90,24 @@ pub enum FailedSide {
     Client,
     /// The server, or the connection to it.
     Server,
+    /// tether or Pingora itself (a filter failed, an answer could not be reconciled): the
+    /// same failure would follow the request to any server.
+    Proxy,
 }
 
 /// Everything the decision after a failed exchange depends on.
 #[derive(Debug, Clone, Copy)]
 pub struct ProxyFailure {
     pub side: FailedSide,
+    /// The server did not answer within `timeouts.server`: it is slow, not gone, and
+    /// sending the request elsewhere would multiply the load at the worst moment (HAProxy
+    /// does not retry on a response timeout either).
+    pub server_timed_out: bool,
+    /// The client's request (body included) has been received whole. A request whose
+    /// body is still coming would make the next attempt wait on the same client.
+    pub request_complete: bool,
+    /// A matching `force_persist` rule: the request never leaves its server.
+    pub force_persist: bool,
     /// Attempts so far, including the one that just failed (1-based).
     pub attempts: u32,
     /// The backend's `retries`.
@@ -128,24 +140,28 @@ pub enum ProxyRetry {
     OtherServer,
 }
 
-/// tether's rule after a failed exchange (docs/haproxy-compatibility.md §12): a safe request
-/// that failed before any response byte reached the client is retried, once on the same
-/// server when a pooled connection failed, otherwise on another server; other idempotent
-/// requests only when Pingora deems the error a stale pooled connection; nothing is retried
-/// when the client caused the failure or the attempts budget (`1 + retries`) is spent.
+/// tether's rule after a failed exchange (docs/haproxy-compatibility.md §12.3). Nothing is
+/// sent again when the client or tether itself caused the failure, when the server only
+/// timed out, when a response byte already reached the client, while the client is still
+/// sending its body, or when the attempts budget (`1 + retries`) is spent. Otherwise:
+/// - a failed reused (pooled) connection is retried once on the same server on a fresh
+///   connection, for safe requests, and for idempotent ones when Pingora deems the error a
+///   stale connection;
+/// - a safe request is then sent to another server (not with `force_persist`).
 pub fn after_proxy_failure(f: &ProxyFailure) -> ProxyRetry {
-    if f.side == FailedSide::Client || f.committed || f.attempts > f.retries {
+    let final_failure = f.side != FailedSide::Server
+        || f.server_timed_out
+        || !f.request_complete
+        || f.committed
+        || f.attempts > f.retries;
+    if final_failure {
         return ProxyRetry::GiveUp;
     }
     let stale = f.reused_connection && !f.stale_retry_done;
-    if f.safe_method {
-        if stale {
-            ProxyRetry::FreshConnection
-        } else {
-            ProxyRetry::OtherServer
-        }
-    } else if f.idempotent_method && f.pingora_retry {
+    if stale && (f.safe_method || (f.idempotent_method && f.pingora_retry)) {
         ProxyRetry::FreshConnection
+    } else if f.safe_method && !f.force_persist {
+        ProxyRetry::OtherServer
     } else {
         ProxyRetry::GiveUp
     }
@@ -357,6 +373,9 @@ mod tests {
     fn failure() -> ProxyFailure {
         ProxyFailure {
             side: FailedSide::Server,
+            server_timed_out: false,
+            request_complete: true,
+            force_persist: false,
             attempts: 1,
             retries: 3,
             safe_method: true,
@@ -448,6 +467,7 @@ mod tests {
         assert_eq!(after_proxy_failure(&put), ProxyRetry::GiveUp);
         let stale_put = ProxyFailure {
             pingora_retry: true,
+            reused_connection: true,
             ..put
         };
         assert_eq!(after_proxy_failure(&stale_put), ProxyRetry::FreshConnection);
@@ -456,5 +476,71 @@ mod tests {
             ..stale_put
         };
         assert_eq!(after_proxy_failure(&post), ProxyRetry::GiveUp);
+    }
+
+    /// A slow server is not retried elsewhere: with `timeouts.server: 30s` a 40 s request
+    /// would otherwise run on four servers.
+    #[test]
+    fn a_server_timeout_is_final() {
+        let f = ProxyFailure {
+            server_timed_out: true,
+            ..failure()
+        };
+        assert_eq!(after_proxy_failure(&f), ProxyRetry::GiveUp);
+    }
+
+    /// A client still sending its body (slowly) would stall every attempt: the client,
+    /// not the server, would multiply the request.
+    #[test]
+    fn nothing_is_retried_while_the_body_is_still_coming() {
+        let f = ProxyFailure {
+            request_complete: false,
+            ..failure()
+        };
+        assert_eq!(after_proxy_failure(&f), ProxyRetry::GiveUp);
+    }
+
+    /// A failure of tether itself would follow the request anywhere.
+    #[test]
+    fn proxy_side_failures_are_final() {
+        let f = ProxyFailure {
+            side: FailedSide::Proxy,
+            ..failure()
+        };
+        assert_eq!(after_proxy_failure(&f), ProxyRetry::GiveUp);
+    }
+
+    /// `force_persist`: a stale pooled connection is retried on the same server, but the
+    /// request is never sent to another one.
+    #[test]
+    fn force_persist_never_leaves_the_server() {
+        let f = ProxyFailure {
+            force_persist: true,
+            ..failure()
+        };
+        assert_eq!(after_proxy_failure(&f), ProxyRetry::GiveUp);
+        let stale = ProxyFailure {
+            reused_connection: true,
+            ..f
+        };
+        assert_eq!(after_proxy_failure(&stale), ProxyRetry::FreshConnection);
+    }
+
+    /// The fresh-connection retry of an idempotent request happens once.
+    #[test]
+    fn idempotent_stale_retry_happens_once() {
+        let put = ProxyFailure {
+            safe_method: false,
+            reused_connection: true,
+            pingora_retry: true,
+            ..failure()
+        };
+        assert_eq!(after_proxy_failure(&put), ProxyRetry::FreshConnection);
+        let again = ProxyFailure {
+            stale_retry_done: true,
+            attempts: 2,
+            ..put
+        };
+        assert_eq!(after_proxy_failure(&again), ProxyRetry::GiveUp);
     }
 }

@@ -69,6 +69,8 @@ pub struct RequestCtx {
     pub t_response: Option<Duration>,
     /// HAProxy's termination state, when tether knows better than the error type.
     pub termination: Option<[u8; 2]>,
+    /// How `fail_to_proxy` classified the final error (status and termination state).
+    pub failure: Option<super::errors::Failure>,
 }
 
 impl RequestCtx {
@@ -107,6 +109,7 @@ impl RequestCtx {
             t_connect: None,
             t_response: None,
             termination: None,
+            failure: None,
         }
     }
 }

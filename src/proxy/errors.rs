@@ -17,6 +17,13 @@ pub struct Failure {
     pub termination: [u8; 2],
 }
 
+/// Whether a final response (not a `100 Continue`) already went to the client.
+pub fn client_answered(session: &Session) -> bool {
+    session
+        .response_written()
+        .is_some_and(|r| r.status.as_u16() >= 200 || r.status.as_u16() == 101)
+}
+
 /// Classifies the final error of a request. `server_answered`: the server's response
 /// headers arrived; `client_answered`: a response head already went to the client.
 pub fn classify(e: &Error, server_answered: bool, client_answered: bool) -> Failure {
@@ -25,7 +32,7 @@ pub fn classify(e: &Error, server_answered: bool, client_answered: bool) -> Fail
         // tether's own decisions (no server, full queue, ...): the caller logs why.
         (_, ErrorType::HTTPStatus(code)) => (*code, *b"PR"),
         (
-            _,
+            ErrorSource::Upstream,
             ErrorType::ConnectTimedout
             | ErrorType::ConnectRefused
             | ErrorType::ConnectError
@@ -183,6 +190,8 @@ mod tests {
             (down(ErrorType::ReadTimedout), false, false, 408, "cR"),
             (down(ErrorType::WriteTimedout), true, true, 0, "cD"),
             (down(ErrorType::InvalidHTTPHeader), false, false, 400, "PR"),
+            // Pingora raises this on the client side (data after the end of a body).
+            (down(ErrorType::ConnectError), false, false, 400, "PR"),
             (
                 Error::new(ErrorType::InternalError),
                 false,

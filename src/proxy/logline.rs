@@ -12,7 +12,7 @@ use crate::backend::Backend;
 use crate::metrics::{self, Facts, Record};
 use crate::persist::appsession::{Learned, Learning, Outcome};
 
-use super::errors::classify;
+use super::errors::{classify, client_answered};
 use super::{Proxy, RequestCtx};
 
 /// Accounting for requests the frontend refused before Pingora parsed them (head
@@ -143,17 +143,12 @@ impl Proxy {
     }
 
     fn termination(&self, ctx: &RequestCtx, session: &Session, e: Option<&Error>) -> [u8; 2] {
-        match (ctx.termination, e) {
-            (Some(t), _) => t,
-            (None, None) => *b"--",
-            (None, Some(e)) => {
-                classify(
-                    e,
-                    ctx.t_response.is_some(),
-                    session.response_written().is_some(),
-                )
-                .termination
-            }
+        if let Some(t) = ctx.termination.or(ctx.failure.map(|f| f.termination)) {
+            return t;
+        }
+        match e {
+            None => *b"--",
+            Some(e) => classify(e, ctx.t_response.is_some(), client_answered(session)).termination,
         }
     }
 }

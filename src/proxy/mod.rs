@@ -213,15 +213,24 @@ impl ProxyHttp for Proxy {
         client_reused: bool,
     ) -> Box<Error> {
         let mut e = e.more_context(format!("Peer: {peer}"));
+        let request_complete = session.is_body_done();
         let method = &session.req_header().method;
-        let side = if *e.esource() == ErrorSource::Downstream {
-            FailedSide::Client
-        } else {
-            FailedSide::Server
+        let side = match e.esource() {
+            ErrorSource::Downstream => FailedSide::Client,
+            ErrorSource::Upstream => FailedSide::Server,
+            _ => FailedSide::Proxy,
         };
+        let server_timed_out = side == FailedSide::Server
+            && matches!(
+                e.etype(),
+                ErrorType::ReadTimedout | ErrorType::WriteTimedout
+            );
         e.retry.decide_reuse(client_reused);
         let decision = after_proxy_failure(&ProxyFailure {
             side,
+            server_timed_out,
+            request_complete,
+            force_persist: ctx.rule == PersistOverride::Force,
             attempts: ctx.attempts,
             retries: self.backend.retries,
             safe_method: method.is_safe(),
@@ -274,13 +283,13 @@ impl ProxyHttp for Proxy {
         resp: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        if ctx.t_response.is_none() {
-            ctx.t_response = ctx.connect_started.map(|t| t.elapsed());
-        }
         // HAProxy: "that's all we can do for 1xx responses" (101 goes on).
         let status = resp.status.as_u16();
         if status < 200 && status != 101 {
             return Ok(());
+        }
+        if ctx.t_response.is_none() {
+            ctx.t_response = ctx.connect_started.map(|t| t.elapsed());
         }
         self.cookie_response(session, resp, ctx, status)?;
         self.app_session_learn(resp, ctx);
@@ -295,12 +304,14 @@ impl ProxyHttp for Proxy {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        let status = errors::classify(
+        let failure = errors::classify(
             e,
             ctx.t_response.is_some(),
-            session.response_written().is_some(),
-        )
-        .status;
+            errors::client_answered(session),
+        );
+        // Kept for the log line: once the page is written, the session says "answered".
+        ctx.failure = Some(failure);
+        let status = failure.status;
         if status > 0 {
             let sent = match ErrorPage::for_status(status) {
                 Some(page) => page.send(session).await,

@@ -70,7 +70,7 @@ impl BackgroundService for ExitWhenIdle {
         }
         log::info!("shutdown: no request in flight, exiting");
         for log in &self.logs {
-            log.flush();
+            log.flush_within(crate::access_log::EXIT_FLUSH_LIMIT);
         }
         std::process::exit(0);
     }

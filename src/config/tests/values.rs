@@ -553,13 +553,13 @@ fn request_head_limits_are_read_and_bounded() {
                 "frontends[0].max_headers",
                 6,
                 18,
-                "expected an integer from 1 to 10000, got 0"
+                "expected an integer from 1 to 256, got 0"
             ),
             e(
                 "frontends[0].max_header_bytes",
                 7,
                 23,
-                "expected an integer from 256 to 1048576, got 2000000"
+                "expected an integer from 256 to 524288, got 2000000"
             ),
         ]
     );

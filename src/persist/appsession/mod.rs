@@ -23,8 +23,8 @@
 //!   `Set-Cookie` for an id held by another available server, or a request the
 //!   persistence cookie sent elsewhere, leaves the entry where it is. It moves to the
 //!   server that served the client when its owner could not: stopped, gone from the
-//!   configuration, or left after a failed attempt (1.5 never re-pointed, stranding such
-//!   clients until expiry).
+//!   configuration, or left after a failed attempt or a full queue (1.5 never re-pointed,
+//!   stranding such clients until expiry).
 //! - A Set-Cookie that deletes the application cookie (`Max-Age=0`, an `Expires` in the
 //!   past, an empty value) removes the entry (OCI behaviour).
 //! - `ignore_persist` disables lookup and learning; `failover: false` answers 502 to an id
@@ -82,7 +82,7 @@ pub struct RequestVerdict {
     pub outcome: Outcome,
 }
 
-/// The server that answered a request, and the one it left after a failed attempt.
+/// The server that answered a request, and the one it left (a failed attempt, a full queue).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Served {
     pub server: usize,

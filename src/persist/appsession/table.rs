@@ -249,6 +249,12 @@ impl SessionTable {
             }
             // Another thread learned the same pair between the read and the insert.
             Some(old) if old.server == server => Learned::Refreshed,
+            // Another thread gave the id an owner that keeps it between the read and the
+            // insert (two first requests of one client balanced apart): it stays there.
+            Some(old) if keeps(old.server) => {
+                self.cache.insert(SessionKey::new(id), old);
+                Learned::Kept { owner: old.server }
+            }
             Some(old) => Learned::Repointed { from: old.server },
         }
     }
